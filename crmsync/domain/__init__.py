@@ -1,0 +1,51 @@
+"""Pure value types shared by every stage: leads, reps, activities, and the actions crmsync decides."""
+
+from crmsync.domain.actions import (
+    Action,
+    Assign,
+    CreateTask,
+    Flag,
+    Hide,
+    LogActivity,
+    Reassign,
+    Recycle,
+    Reopen,
+    SetDisposition,
+    action_lead,
+    moves_owner,
+)
+from crmsync.domain.model import (
+    Activity,
+    ActivitySource,
+    Channel,
+    Direction,
+    Lead,
+    LeadRef,
+    Owner,
+    OwnerKind,
+    Vendor,
+)
+
+__all__ = [
+    "Action",
+    "Activity",
+    "ActivitySource",
+    "Assign",
+    "Channel",
+    "CreateTask",
+    "Direction",
+    "Flag",
+    "Hide",
+    "Lead",
+    "LeadRef",
+    "LogActivity",
+    "Owner",
+    "OwnerKind",
+    "Reassign",
+    "Recycle",
+    "Reopen",
+    "SetDisposition",
+    "Vendor",
+    "action_lead",
+    "moves_owner",
+]

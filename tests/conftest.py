@@ -1,0 +1,94 @@
+"""Fixtures every part of the suite shares: databases (SQLite and PostgreSQL) and a fake clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crmsync.clock import FakeClock
+
+PG_ADMIN_URL = os.environ.get("CRMSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_unavailable_reason() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None if it can."""
+    try:
+        import psycopg
+    except ImportError as err:  # pragma: no cover - psycopg is a runtime dependency
+        return f"psycopg is not installed: {err}"
+    dsn = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as err:
+        return f"PostgreSQL at {dsn} is not reachable: {err}".strip()
+    return None
+
+
+def require_postgres() -> None:
+    """Skip the calling test when PostgreSQL is unreachable; fail instead when running under CI=true."""
+    reason = _pg_unavailable_reason()
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (worker), dropped at the end."""
+    require_postgres()
+    import psycopg
+
+    name = f"crmsync_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database file of this test's own."""
+    return f"sqlite:///{tmp_path / 'crmsync.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each contract test runs once on SQLite and once on PostgreSQL (an empty database either way)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crmsync.db'}"
+    require_postgres()
+    import psycopg
+
+    base_url: str = request.getfixturevalue("pg_url")
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    admin = base_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{base_url.rsplit('/', 1)[0]}/{name}"
+
+    def _drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    request.addfinalizer(_drop)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock at Monday 2026-03-02 14:00 UTC (09:00 in New York), moved only by the test."""
+    return FakeClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
