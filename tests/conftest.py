@@ -92,3 +92,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def clock() -> FakeClock:
     """A fake clock at Monday 2026-03-02 14:00 UTC (09:00 in New York), moved only by the test."""
     return FakeClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+
+
+pytest_plugins = ["tests.logguard"]
