@@ -99,8 +99,9 @@ class BudgetExhaustedError(RetriableError):
 class SkippableError(CrmsyncError):
     """One record cannot be processed. ``record_id`` and ``reason`` say which and why; the cycle goes on."""
 
-    def __init__(self, reason: str, *, record_id: str | None = None, status: int | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, record_id: str | None = None, status: int | None = None, code: str | None = None
+    ) -> None:
         self.record_id = record_id
         self.reason = reason
         self.status = status

@@ -31,16 +31,25 @@ _SECRET_KEY = re.compile(
     r"assertion|client[_-]?secret)",
     re.IGNORECASE,
 )
-_CONTENT_KEY = re.compile(r"^(body|snippet|html|text|text_body|html_body|mail_body|message_body|content)$",
-                          re.IGNORECASE)
+_CONTENT_KEY = re.compile(
+    r"^(body|snippet|html|text|text_body|html_body|mail_body|message_body|content)$", re.IGNORECASE
+)
 _SECRET_PATTERNS = (
     re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=!-]+"),
     re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]+"),
     re.compile(r"\bpat-[a-z0-9]{2,4}-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(access_token|refresh_token|client_secret|password)=[^&\s\"']+"),
 )
-_NOISY_LIBRARIES = ("sqlalchemy", "urllib3", "apscheduler", "simple_salesforce", "hubspot", "requests",
-                    "alembic", "zeep")
+_NOISY_LIBRARIES = (
+    "sqlalchemy",
+    "urllib3",
+    "apscheduler",
+    "simple_salesforce",
+    "hubspot",
+    "requests",
+    "alembic",
+    "zeep",
+)
 
 _registered: set[str] = set()
 

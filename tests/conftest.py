@@ -66,10 +66,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each contract test runs once on SQLite and once on PostgreSQL (an empty database either way)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crmsync.db'}"
+        yield f"sqlite:///{tmp_path / 'crmsync.db'}"
+        return
     require_postgres()
     import psycopg
 
@@ -78,14 +79,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     admin = base_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base_url.rsplit('/', 1)[0]}/{name}"
-
-    def _drop() -> None:
+    try:
+        yield f"{base_url.rsplit('/', 1)[0]}/{name}"
+    finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(_drop)
-    return url
 
 
 @pytest.fixture

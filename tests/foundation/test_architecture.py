@@ -18,16 +18,36 @@ PURE_PATHS = [
     "policy/durations.py",
     "policy/scoring.py",
     "outbox/model.py",
+    "outbox/codec.py",
     "crm/mapping.py",
     "capture/matching.py",
     "capture/model.py",
     "reports/compute.py",
     "reports/compute",
 ]
-FORBIDDEN_MODULES = {"sqlalchemy", "requests", "urllib3", "simple_salesforce", "hubspot", "apscheduler",
-                     "psycopg", "imapclient", "socket", "http", "subprocess"}
-FORBIDDEN_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-                   ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("time", "time_ns")}
+FORBIDDEN_MODULES = {
+    "sqlalchemy",
+    "requests",
+    "urllib3",
+    "simple_salesforce",
+    "hubspot",
+    "apscheduler",
+    "psycopg",
+    "imapclient",
+    "socket",
+    "http",
+    "subprocess",
+}
+FORBIDDEN_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("time", "perf_counter"),
+    ("time", "time_ns"),
+}
 
 
 def _pure_files() -> list[Path]:
@@ -51,8 +71,7 @@ def _violations(path: Path) -> list[str]:
             names = [node.module]
         else:
             names = []
-        found.extend(f"{path.name}:{node.lineno} imports {n}" for n in names
-                     if n.split(".")[0] in FORBIDDEN_MODULES)
+        found.extend(f"{path.name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
             owner_name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)

@@ -20,14 +20,24 @@ def test_version_prints_the_package_version() -> None:
 
 def test_console_script_is_installed() -> None:
     """The `crmsync` console script runs as a separate process (the way operators call it)."""
-    done = subprocess.run([sys.executable, "-m", "crmsync", "--version"], capture_output=True, text=True,
-                          check=False, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "crmsync", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("crmsync ")
 
 
 def test_unknown_command_is_a_usage_error() -> None:
     """A command that does not exist exits 2, like any usage error."""
-    done = subprocess.run([sys.executable, "-m", "crmsync", "no-such-command"], capture_output=True, text=True,
-                          check=False, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "crmsync", "no-such-command"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 2

@@ -1,0 +1,1 @@
+"""The outbox: every decided action is stored with an idempotency key before anything is sent."""
