@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, engines, transactions, repositories and migrations (SQLite, PostgreSQL)."""
