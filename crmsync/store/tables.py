@@ -3,7 +3,8 @@
 Rows are keyed by connection wherever a CRM id is involved. Every timestamp is a :class:`UtcDateTime`
 (aware UTC on both dialects); JSON columns use the portable :class:`sqlalchemy.JSON`. Constraint names
 follow :data:`NAMING_CONVENTION`, so Alembic migrations can name them on SQLite and PostgreSQL alike.
-Nothing here sets a time on its own: callers pass ``now`` from the injected clock.
+Nothing here sets a time on its own: callers pass ``now`` from the injected clock. Status columns hold the
+values of the pure enums (:class:`~crmsync.outbox.model.OutboxStatus`, :class:`AssignmentKind`) as strings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crmsync.outbox.model import OutboxStatus
 from crmsync.store.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -27,17 +29,6 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 SurrogateId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class OutboxStatus(StrEnum):
-    """Where an outbox row stands: ``pending``/``retry`` are due work, ``done``/``dead``/``skipped`` final."""
-
-    PENDING = "pending"
-    LEASED = "leased"
-    DONE = "done"
-    RETRY = "retry"
-    DEAD = "dead"
-    SKIPPED = "skipped"
 
 
 class AssignmentKind(StrEnum):
@@ -187,7 +178,7 @@ class OutboxRow(Base):
     priority: Mapped[int] = mapped_column(Integer, default=100)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lease_holder: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
