@@ -35,14 +35,15 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite or PostgreSQL) with crmsync's per-dialect settings."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000} | kwargs.pop("connect_args", {})
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _tune_sqlite(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:
-    """WAL, busy timeout, foreign keys; and take over BEGIN so ``immediate`` transactions are possible."""
+    """WAL and foreign keys (the busy timeout is the driver's ``timeout``); we emit BEGIN ourselves."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -51,7 +52,6 @@ def _tune_sqlite(engine: Engine) -> None:
         try:
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:

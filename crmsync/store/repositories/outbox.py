@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, CursorResult, RowMapping, and_, func, or_,
 from sqlalchemy.orm import Session
 
 from crmsync.outbox.model import OutboxEntry, OutboxStatus
-from crmsync.store.repositories._bulk import dialect_name, insert_for, max_rows
+from crmsync.store.repositories._bulk import chunked, dialect_name, insert_for, max_rows
 from crmsync.store.tables import Base
 
 _OUTBOX = Base.metadata.tables["outbox"]
@@ -60,10 +60,8 @@ def enqueue(session: Session, row: NewOutboxRow, now: datetime) -> bool:
 def enqueue_many(session: Session, rows: Iterable[NewOutboxRow], now: datetime) -> set[str]:
     """Add every row whose key is new (duplicates are ignored, not updated); return the keys added."""
     added: set[str] = set()
-    values = [_new_values(row, now) for row in rows]
-    step = max_rows(session, len(_OUTBOX.c))
-    for start in range(0, len(values), step):
-        stmt = insert_for(session, _OUTBOX).values(values[start : start + step])
+    for chunk in chunked(rows, max_rows(session, len(_OUTBOX.c))):
+        stmt = insert_for(session, _OUTBOX).values([_new_values(row, now) for row in chunk])
         stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
         added.update(session.execute(stmt.returning(_OUTBOX.c.idempotency_key)).scalars())
     return added
