@@ -25,6 +25,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -132,6 +133,15 @@ class _CalendarSource(_Source):
     window_past_days: int = Field(default=30, ge=0, le=3650)
     window_future_days: int = Field(default=30, ge=0, le=3650)
     timezone: str = Field(default="UTC", description="Zone for floating (zone-less) event times.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class CalDavSource(_CalendarSource):
