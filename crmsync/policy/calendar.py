@@ -88,11 +88,19 @@ def holiday_lookup(spec: str) -> Callable[[date], bool]:
 
     Raises ``ValueError`` naming the problem when the ``holidays`` package does not know the calendar.
     """
-    country, _, subdiv = spec.strip().partition("/")
+    country, _, subdiv = spec.strip().upper().partition("/")
+    supported: dict[str, Any] = holidays_pkg.list_supported_countries()
+    if country not in supported:
+        raise ValueError(
+            f"unknown holiday calendar {spec!r}: use a country code such as US, GB or DE, "
+            "optionally with a subdivision (US/NY)"
+        )
+    if subdiv and subdiv not in supported[country]:
+        raise ValueError(f"unknown subdivision {subdiv!r} of {country}: e.g. {', '.join(supported[country][:3])}")
     try:
-        table: Any = holidays_pkg.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
-    except Exception as unknown:  # the package raises NotImplementedError, KeyError or others for bad input
-        raise ValueError(f"unknown holiday calendar {spec!r} ({unknown})") from None
+        table: Any = holidays_pkg.country_holidays(country, subdiv=subdiv or None)
+    except Exception as unknown:  # the package raises NotImplementedError and others for odd input
+        raise ValueError(f"unknown holiday calendar {spec!r} ({type(unknown).__name__})") from None
 
     @functools.lru_cache(maxsize=8192)
     def is_holiday(day: date) -> bool:

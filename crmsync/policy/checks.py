@@ -17,6 +17,8 @@ Problem = tuple[Path, str]
 
 REASON_PLACEHOLDERS = ("reassignments", "touches", "emails", "calls", "meetings", "tier", "team")
 DEFAULT_RECYCLE_STATUS = "Recycled"
+RECYCLE_REASON = "Recycled: no touch after {reassignments} reassignments"
+UNRESPONSIVE_REASON = "Unresponsive: cadence completed ({emails} emails, {calls} calls)"
 
 
 def cross_problems(data: object) -> list[Problem]:
@@ -127,7 +129,11 @@ def _breach_statuses(data: dict[str, Any]) -> Iterator[Problem]:
         return
     for part in ("recycle", "unresponsive"):
         spec = on_breach.get(part, {})
+        if part == "unresponsive" and spec is None:
+            continue  # it defaults to the recycle status, checked just before
         if not isinstance(spec, dict):
+            continue
+        if part == "unresponsive" and "status" not in spec:
             continue
         status = spec.get("status", DEFAULT_RECYCLE_STATUS)
         if not isinstance(status, str) or status in closed:

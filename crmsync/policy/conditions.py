@@ -18,12 +18,14 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 Scalar = str | int | float | bool
 Fields = Mapping[str, object]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists", "matches")
 
 
@@ -57,6 +59,15 @@ class FieldCondition(_Strict):
                 raise ValueError(f"invalid regular expression {pattern!r}: {bad}") from None
         return pattern
 
+    @field_validator("gt", "gte", "lt", "lte", mode="before")
+    @classmethod
+    def _orderable(cls, bound: object) -> object:
+        if isinstance(bound, datetime | date):
+            return bound.isoformat()
+        if isinstance(bound, str) and _number(bound) is None and not _ISO_DATE.match(bound):
+            raise ValueError(f"compare with a number or a date (YYYY-MM-DD), got {bound!r}")
+        return bound
+
     @model_validator(mode="after")
     def _has_operator(self) -> FieldCondition:
         if not self.operators():
@@ -87,29 +98,28 @@ class NotCondition(_Strict):
     not_: Condition = Field(alias="not")
 
 
-CONDITION_TAGS: dict[str, type[BaseModel]] = {
-    "field": FieldCondition,
-    "all": AllCondition,
-    "any": AnyCondition,
-    "not": NotCondition,
+CONDITION_KEYS: dict[str, tuple[str, type[BaseModel]]] = {
+    "field": ("field test", FieldCondition),
+    "all": ("all of", AllCondition),
+    "any": ("any of", AnyCondition),
+    "not": ("not of", NotCondition),
 }
+"""The key that makes a mapping each kind of condition → (union tag, model). Tags differ from keys so that an
+error location (which names the tag) can be told apart from the keys of the file."""
 
 
 def _condition_tag(value: object) -> str | None:
     if isinstance(value, dict):
-        return next((tag for tag in CONDITION_TAGS if tag in value), None)
-    for tag, model in CONDITION_TAGS.items():
-        if isinstance(value, model):
-            return tag
-    return None
+        return next((tag for key, (tag, _) in CONDITION_KEYS.items() if key in value), None)
+    return next((tag for tag, model in CONDITION_KEYS.values() if isinstance(value, model)), None)
 
 
 Condition = Annotated[
     Union[  # noqa: UP007 - a discriminated union of forward references reads better spelt out
-        Annotated[FieldCondition, Tag("field")],
-        Annotated[AllCondition, Tag("all")],
-        Annotated[AnyCondition, Tag("any")],
-        Annotated[NotCondition, Tag("not")],
+        Annotated[FieldCondition, Tag("field test")],
+        Annotated[AllCondition, Tag("all of")],
+        Annotated[AnyCondition, Tag("any of")],
+        Annotated[NotCondition, Tag("not of")],
     ],
     Discriminator(
         _condition_tag,

@@ -83,7 +83,10 @@ class Duration:
         if isinstance(value, Duration):
             return value
         if not isinstance(value, str):
-            raise PydanticCustomError("duration", "expected a duration such as 1h, got {got}", {"got": repr(value)})
+            shown = value if isinstance(value, int | float) and not isinstance(value, bool) else type(value).__name__
+            raise PydanticCustomError(
+                "duration", "bad duration {got}: {help}", {"got": str(shown), "help": DURATION_HELP}
+            )
         try:
             return cls.parse(value)
         except ValueError as bad:

@@ -86,6 +86,12 @@ class Policy(StrictModel):
             for member in team.members:
                 self._members.setdefault(member.email, member)
 
+    def __eq__(self, other: object) -> bool:
+        """Policies are equal when their settings are (compiled conditions and caches are not compared)."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable mappings inside: not hashable
+
     # -- questions the engine asks -----------------------------------------------------------------------------
 
     def field_name(self, logical: str) -> str:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from crmsync.policy.calendar import BusinessCalendar, HourRange, holiday_lookup, parse_hours, weekday_number
+from crmsync.policy.checks import DEFAULT_RECYCLE_STATUS, RECYCLE_REASON, UNRESPONSIVE_REASON
 from crmsync.policy.conditions import Condition
 from crmsync.policy.durations import Duration
 
@@ -331,12 +332,21 @@ class OnBreach(StrictModel):
     """Reassign on a breach up to ``max_reassignments`` times, then recycle."""
 
     max_reassignments: int = Field(default=2, ge=0)
-    recycle: StatusAndReason = StatusAndReason(
-        status="Recycled", reason="Recycled: no touch after {reassignments} reassignments"
+    recycle: StatusAndReason = StatusAndReason(status=DEFAULT_RECYCLE_STATUS, reason=RECYCLE_REASON)
+    unresponsive: StatusAndReason = Field(
+        default=None,  # type: ignore[assignment]  # filled in by _default_unresponsive
+        description="Where a completed cadence without reply goes; default: the recycle status.",
     )
-    unresponsive: StatusAndReason = StatusAndReason(
-        status="Recycled", reason="Unresponsive: cadence completed ({emails} emails, {calls} calls)"
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_unresponsive(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("unresponsive") is None:
+            recycle = data.get("recycle")
+            status = recycle.get("status") if isinstance(recycle, dict) else getattr(recycle, "status", None)
+            status = status if isinstance(status, str) else DEFAULT_RECYCLE_STATUS
+            return {**data, "unresponsive": {"status": status, "reason": UNRESPONSIVE_REASON}}
+        return data
 
 
 class Dispositions(StrictModel):
