@@ -111,6 +111,8 @@ class LeadRow(Base):
     disposition: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     policy_hash: Mapped[str | None] = mapped_column(String(64))
+    # Derived state the engine keeps without a column of its own (JSON-ready values).
+    state_extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from crmsync.capture.cursors import Cursor, CursorStore
+from crmsync.clock import FakeClock
 from crmsync.store.repositories import coordination, leads
-from crmsync.store.repositories.coordination import CaptureCursor
+from crmsync.store.repositories.coordination import DatabaseCursorStore
 from crmsync.store.session import Database
 from tests.store.helpers import CONN, NOW, make_lead
 
@@ -99,13 +101,21 @@ def test_capture_cursor_set_then_replaced(db: Database) -> None:
     """A capture cursor is stored per (connection, source, folder) and replaced on the next set."""
     with db.transaction() as session:
         assert coordination.get_capture_cursor(session, CONN, "ann@corp", "INBOX") is None
-        coordination.set_capture_cursor(session, CONN, "ann@corp", "INBOX", CaptureCursor(7, 100), NOW)
-        coordination.set_capture_cursor(session, CONN, "ann@corp", "Sent", CaptureCursor(9, 5), NOW)
-        coordination.set_capture_cursor(session, CONN, "ann@corp", "INBOX", CaptureCursor(7, 2**40), NOW)
-        assert coordination.get_capture_cursor(session, CONN, "ann@corp", "INBOX") == CaptureCursor(7, 2**40)
-        assert coordination.get_capture_cursor(session, CONN, "ann@corp", "Sent") == CaptureCursor(9, 5)
-        coordination.set_capture_cursor(session, CONN, "cal", "work", CaptureCursor(sync_token="t-1"), NOW)
-        assert coordination.get_capture_cursor(session, CONN, "cal", "work") == CaptureCursor(sync_token="t-1")
+        coordination.set_capture_cursor(session, CONN, "ann@corp", "INBOX", Cursor(7, 100), NOW)
+        coordination.set_capture_cursor(session, CONN, "ann@corp", "Sent", Cursor(9, 5), NOW)
+        coordination.set_capture_cursor(session, CONN, "ann@corp", "INBOX", Cursor(7, 2**40), NOW)
+        assert coordination.get_capture_cursor(session, CONN, "ann@corp", "INBOX") == Cursor(7, 2**40)
+        assert coordination.get_capture_cursor(session, CONN, "ann@corp", "Sent") == Cursor(9, 5)
+        coordination.set_capture_cursor(session, CONN, "cal", "work", Cursor(sync_token="t-1"), NOW)
+        assert coordination.get_capture_cursor(session, CONN, "cal", "work") == Cursor(sync_token="t-1")
+
+
+def test_database_cursor_store_serves_capture(db: Database, clock: FakeClock) -> None:
+    """Capture's cursor port, backed by the database, keeps what it was given across instances."""
+    store: CursorStore = DatabaseCursorStore(db, clock)
+    assert store.get_cursor(CONN, "ann@corp", "INBOX") is None
+    store.set_cursor(CONN, "ann@corp", "INBOX", Cursor(3, 44))
+    assert DatabaseCursorStore(db, clock).get_cursor(CONN, "ann@corp", "INBOX") == Cursor(3, 44)
 
 
 def test_routing_pointers_set_and_advance(db: Database) -> None:

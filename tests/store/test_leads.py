@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from crmsync.domain import LeadRef
 from crmsync.store.repositories import leads
-from crmsync.store.repositories.leads import LeadState
+from crmsync.store.repositories.leads import StateUpdate, blank_state
 from crmsync.store.session import Database
 from crmsync.store.tables import LeadRow
 from tests.store.helpers import CONN, NOW, make_lead
+
+
+def _state(**changes: Any) -> dict[str, Any]:
+    return blank_state() | changes
 
 
 def test_upsert_twice_keeps_one_row_with_the_new_values(db: Database) -> None:
@@ -43,22 +49,43 @@ def test_a_batch_repeating_a_lead_keeps_the_last_snapshot(db: Database) -> None:
 
 def test_snapshot_upsert_leaves_derived_state_alone(db: Database) -> None:
     """Pulling a fresh snapshot does not erase the SLA state the engine derived."""
-    state = LeadState(mql=True, state="working", touches_call=2, previous_owners=("005X",), due_at=NOW)
+    state = _state(mql=True, state="working", touches_call=2, previous_owners=["005X"], due_at=NOW)
     with db.transaction() as session:
         leads.upsert_leads(session, [make_lead("L1")], NOW)
-        leads.save_lead_states(session, [(LeadRef(CONN, "L1"), state)], NOW)
+        leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "L1"), state, {"epoch": 3})], NOW)
     with db.transaction() as session:
         leads.upsert_leads(session, [make_lead("L1", status="Working")], NOW)
     with db.transaction() as session:
         (stored,) = leads.leads_by_ids(session, CONN, ["L1"])
-    assert stored.state == state
+    assert (stored.state, stored.extras) == (state, {"epoch": 3})
     assert stored.lead.status == "Working"
+
+
+def test_new_leads_start_with_a_blank_state(db: Database) -> None:
+    """A lead seen for the first time has zero counts, no dates and no extras."""
+    with db.transaction() as session:
+        leads.upsert_leads(session, [make_lead("L1")], NOW)
+    with db.transaction() as session:
+        (stored,) = leads.leads_by_ids(session, CONN, ["L1"])
+    assert (stored.state, stored.extras) == (blank_state(), {})
+
+
+def test_state_with_missing_or_unknown_columns_is_refused(db: Database) -> None:
+    """Derived state must name exactly the table's columns, so a renamed field cannot be dropped silently."""
+    with db.transaction() as session:
+        leads.upsert_leads(session, [make_lead("L1")], NOW)
+        partial = {k: v for k, v in blank_state().items() if k != "due_at"}
+        with pytest.raises(ValueError, match="due_at"):
+            leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "L1"), partial, {})], NOW)
+        bad = blank_state() | {"owner_touch_at": NOW}
+        with pytest.raises(ValueError, match="owner_touch_at"):
+            leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "L1"), bad, {})], NOW)
 
 
 def test_saving_state_for_an_unknown_lead_writes_nothing(db: Database) -> None:
     """Derived state for a lead that was never pulled creates no row."""
     with db.transaction() as session:
-        leads.save_lead_states(session, [(LeadRef(CONN, "nope"), LeadState(mql=True))], NOW)
+        leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "nope"), _state(mql=True), {})], NOW)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(LeadRow)) == 0
 
@@ -69,8 +96,8 @@ def test_due_leads_stream_in_due_order_and_only_when_due(db: Database) -> None:
     with db.transaction() as session:
         leads.upsert_leads(session, [make_lead(i) for i in dues], NOW)
         leads.upsert_leads(session, [make_lead("L9", connection="other")], NOW)
-        states = [(LeadRef(CONN, i), LeadState(due_at=due)) for i, due in dues.items()]
-        leads.save_lead_states(session, [*states, (LeadRef("other", "L9"), LeadState(due_at=NOW))], NOW)
+        states = [StateUpdate(LeadRef(CONN, i), _state(due_at=due), {}) for i, due in dues.items()]
+        leads.save_lead_states(session, [*states, StateUpdate(LeadRef("other", "L9"), _state(due_at=NOW), {})], NOW)
     with db.transaction() as session:
         due = [s.lead.ref.lead_id for s in leads.stream_due_leads(session, CONN, NOW, batch=2)]
     assert due == ["L3", "L2", "L5"]
@@ -119,7 +146,7 @@ def test_open_leads_by_owner_counts_only_live_leads(db: Database) -> None:
     ]
     with db.transaction() as session:
         leads.upsert_leads(session, batch, NOW)
-        leads.save_lead_states(session, [(LeadRef(CONN, "L5"), LeadState(closed_at=NOW))], NOW)
+        leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "L5"), _state(closed_at=NOW), {})], NOW)
     with db.transaction() as session:
         assert leads.open_leads_by_owner(session, CONN) == {"005A": 2, "005B": 1}
 
@@ -127,7 +154,7 @@ def test_open_leads_by_owner_counts_only_live_leads(db: Database) -> None:
 def test_stored_lead_round_trips_every_field(db: Database) -> None:
     """What goes in comes back equal: snapshot, flags, JSON fields and aware datetimes."""
     lead = replace(make_lead("L1"), converted=True, fields={"a": [1, "x"], "b": None, "c": {"d": 1.5}})
-    state = LeadState(
+    state = _state(
         mql=False,
         state="recycled",
         sla_tier="gold",
@@ -140,16 +167,17 @@ def test_stored_lead_round_trips_every_field(db: Database) -> None:
         replied_at=NOW,
         reply_count=1,
         reassignment_count=2,
-        previous_owners=("005A", "005B"),
+        previous_owners=["005A", "005B"],
         closed_at=NOW,
         disposition="no_budget",
         due_at=None,
         policy_hash="abc",
     )
+    extras = {"pending": {"kind": "route", "owner_id": "005B", "at": NOW.isoformat()}, "epoch": 2}
     with db.transaction() as session:
         leads.upsert_leads(session, [lead], NOW)
-        leads.save_lead_states(session, [(lead.ref, state)], NOW)
+        leads.save_lead_states(session, [StateUpdate(lead.ref, state, extras)], NOW)
     with db.transaction() as session:
         (stored,) = leads.leads_by_ids(session, CONN, ["L1"])
     assert stored.lead == replace(lead, email="l1@example.com")
-    assert stored.state == state
+    assert (stored.state, stored.extras) == (state, extras)

@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from crmsync.capture.cursors import Cursor
+from crmsync.clock import Clock
 from crmsync.store.repositories._bulk import insert_for, upsert
+from crmsync.store.session import Database
 from crmsync.store.tables import Base
 
 _LEASES = Base.metadata.tables["leases"]
@@ -30,15 +33,6 @@ class Watermark:
     value: datetime | None
     cursor: str | None
     updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureCursor:
-    """Where capture resumes in one folder or calendar: IMAP UIDVALIDITY and last UID, or a sync token."""
-
-    uidvalidity: int | None = None
-    last_uid: int | None = None
-    sync_token: str | None = None
 
 
 def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
@@ -112,7 +106,7 @@ def reset_watermark(session: Session, connection: str, obj: str) -> None:
     session.execute(delete(_WATERMARKS).where(_WATERMARKS.c.connection == connection, _WATERMARKS.c.object == obj))
 
 
-def get_capture_cursor(session: Session, connection: str, source: str, folder: str) -> CaptureCursor | None:
+def get_capture_cursor(session: Session, connection: str, source: str, folder: str) -> Cursor | None:
     """Where capture of ``folder`` (or calendar) in ``source`` (a mailbox or account) resumes, if known."""
     query = select(_CURSORS).where(
         _CURSORS.c.connection == connection, _CURSORS.c.source == source, _CURSORS.c.folder == folder
@@ -120,11 +114,11 @@ def get_capture_cursor(session: Session, connection: str, source: str, folder: s
     row = session.execute(query).mappings().first()
     if row is None:
         return None
-    return CaptureCursor(row["uidvalidity"], row["last_uid"], row["sync_token"])
+    return Cursor(row["uidvalidity"], row["last_uid"], row["sync_token"])
 
 
 def set_capture_cursor(
-    session: Session, connection: str, source: str, folder: str, cursor: CaptureCursor, now: datetime
+    session: Session, connection: str, source: str, folder: str, cursor: Cursor, now: datetime
 ) -> None:
     """Store where capture of ``folder`` in ``source`` resumes (replacing what was there)."""
     row = {
@@ -162,3 +156,21 @@ def advance_routing_pointer(session: Session, connection: str, team: str, steps:
     session.execute(stmt)
     query = select(_POINTERS.c.position).where(_POINTERS.c.connection == connection, _POINTERS.c.team == team)
     return int(session.execute(query).scalar_one())
+
+
+class DatabaseCursorStore:
+    """The capture :class:`~crmsync.capture.cursors.CursorStore` on the database: each call is a transaction."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def get_cursor(self, connection: str, source: str, folder: str) -> Cursor | None:
+        """The saved cursor, or None when this folder was never read."""
+        with self._db.transaction() as session:
+            return get_capture_cursor(session, connection, source, folder)
+
+    def set_cursor(self, connection: str, source: str, folder: str, cursor: Cursor) -> None:
+        """Save ``cursor``; committed before this returns."""
+        with self._db.transaction() as session:
+            set_capture_cursor(session, connection, source, folder, cursor, self._clock.now())

@@ -2,15 +2,17 @@
 
 A lead row holds two things written by different stages: the CRM snapshot (pull writes it with
 :func:`upsert_leads`, never touching derived state) and the SLA state the engine derived (sync writes it with
-:func:`save_lead_states`, never touching the snapshot). Reads stream: they yield as the database returns rows
-(``yield_per``; a server-side cursor on PostgreSQL), so a million leads never sit in memory at once. Streams
-must be consumed inside the transaction that opened them.
+:func:`save_lead_states`, never touching the snapshot): one column per :data:`STATE_COLUMNS` name, the rest
+as JSON ``extras``. The store does not interpret that state; the engine's ``LeadState`` converts to and
+from it. Reads stream: they yield as the database returns rows (``yield_per``; a server-side cursor on
+PostgreSQL), so a million leads never sit in memory at once. Streams must be consumed inside the
+transaction that opened them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,38 +37,57 @@ SNAPSHOT_COLUMNS = (
 )
 
 
+STATE_COLUMNS = (
+    "mql",
+    "state",
+    "sla_tier",
+    "assigned_at",
+    "first_touch_at",
+    "touches_email",
+    "touches_call",
+    "touches_meeting",
+    "last_touch_at",
+    "replied_at",
+    "reply_count",
+    "reassignment_count",
+    "previous_owners",
+    "closed_at",
+    "disposition",
+    "due_at",
+    "policy_hash",
+)
+_ZERO_COUNTS = ("touches_email", "touches_call", "touches_meeting", "reply_count", "reassignment_count")
+
+
+def blank_state() -> dict[str, Any]:
+    """The derived state of a lead crmsync has not decided on yet: no dates, zero counts, no owners."""
+    state: dict[str, Any] = dict.fromkeys(STATE_COLUMNS)
+    state.update(dict.fromkeys(_ZERO_COUNTS, 0), previous_owners=[])
+    return state
+
+
 @dataclass(frozen=True, slots=True)
-class LeadState:
-    """What crmsync derived about a lead: qualification, SLA tier and clock, touches, replies, ownership."""
+class StateUpdate:
+    """New derived state for one lead: a value for every :data:`STATE_COLUMNS` name, plus JSON ``extras``.
 
-    mql: bool | None = None
-    state: str | None = None
-    sla_tier: str | None = None
-    assigned_at: datetime | None = None
-    first_touch_at: datetime | None = None
-    touches_email: int = 0
-    touches_call: int = 0
-    touches_meeting: int = 0
-    last_touch_at: datetime | None = None
-    replied_at: datetime | None = None
-    reply_count: int = 0
-    reassignment_count: int = 0
-    previous_owners: tuple[str, ...] = ()
-    closed_at: datetime | None = None
-    disposition: str | None = None
-    due_at: datetime | None = None
-    policy_hash: str | None = None
+    It is what ``crmsync.engine.state.LeadState.columns()`` and ``.extras()`` return.
+    """
 
-
-STATE_COLUMNS = tuple(item.name for item in fields(LeadState))
+    ref: LeadRef
+    columns: Mapping[str, Any]
+    extras: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class StoredLead:
-    """A lead as stored: the CRM snapshot and the derived state, plus when crmsync last wrote either."""
+    """A lead as stored: the CRM snapshot, the derived state (column values and extras), the last write time.
+
+    ``state`` and ``extras`` are what ``crmsync.engine.state.LeadState.from_stored`` takes.
+    """
 
     lead: Lead
-    state: LeadState
+    state: Mapping[str, Any]
+    extras: Mapping[str, Any]
     updated_at: datetime
 
 
@@ -81,26 +102,24 @@ def normalise_email(email: str | None) -> str | None:
 def upsert_leads(session: Session, leads: Iterable[Lead], now: datetime) -> int:
     """Insert or refresh the CRM snapshot of ``leads`` (derived state untouched); return how many were sent.
 
-    New rows start with an empty derived state. ``fields`` must be JSON-serialisable.
+    New rows start with :func:`blank_state` and no extras. ``fields`` must be JSON-serialisable.
     """
-    blank = _state_values(LeadState())
-    rows = (_snapshot_values(lead, now) | blank for lead in leads)
+    rows = (_snapshot_values(lead, now) | blank_state() | {"state_extras": None} for lead in leads)
     return upsert(session, _LEADS, rows, keys=("connection", "lead_id"), update=(*SNAPSHOT_COLUMNS, "updated_at"))
 
 
-def save_lead_states(session: Session, states: Iterable[tuple[LeadRef, LeadState]], now: datetime) -> int:
-    """Write the derived state of existing leads by id (unknown ids are ignored); return how many were sent."""
+def save_lead_states(session: Session, updates: Iterable[StateUpdate], now: datetime) -> int:
+    """Write the derived state of existing leads by id (unknown ids are ignored); return how many were sent.
+
+    Raises ValueError when an update's ``columns`` are not exactly :data:`STATE_COLUMNS`.
+    """
     stmt = update(_LEADS).where(
         _LEADS.c.connection == bindparam("b_connection"), _LEADS.c.lead_id == bindparam("b_lead_id")
     )
     sent = 0
-    for chunk in chunked(states, STREAM_BATCH):
-        rows = [
-            {"b_connection": ref.connection, "b_lead_id": ref.lead_id, "updated_at": now} | _state_values(state)
-            for ref, state in chunk
-        ]
-        session.execute(stmt, rows)
-        sent += len(rows)
+    for chunk in chunked(updates, STREAM_BATCH):
+        session.execute(stmt, [_state_values(item, now) for item in chunk])
+        sent += len(chunk)
     return sent
 
 
@@ -175,9 +194,14 @@ def _snapshot_values(lead: Lead, now: datetime) -> dict[str, Any]:
     }
 
 
-def _state_values(state: LeadState) -> dict[str, Any]:
-    values = asdict(state)
-    values["previous_owners"] = list(state.previous_owners)
+def _state_values(item: StateUpdate, now: datetime) -> dict[str, Any]:
+    if set(item.columns) != set(STATE_COLUMNS):
+        unexpected = sorted(set(item.columns) ^ set(STATE_COLUMNS))
+        raise ValueError(f"lead {item.ref}: derived state columns differ from the table's: {unexpected}")
+    values = {"b_connection": item.ref.connection, "b_lead_id": item.ref.lead_id, "updated_at": now}
+    values.update(item.columns)
+    values["previous_owners"] = list(item.columns["previous_owners"] or ())
+    values["state_extras"] = dict(item.extras)
     return values
 
 
@@ -193,6 +217,6 @@ def _to_stored(row: RowMapping) -> StoredLead:
         converted=bool(row["converted"]),
         deleted=bool(row["deleted"]),
     )
-    values = {name: row[name] for name in STATE_COLUMNS}
-    values["previous_owners"] = tuple(row["previous_owners"] or ())
-    return StoredLead(lead=lead, state=LeadState(**values), updated_at=row["updated_at"])
+    state = {name: row[name] for name in STATE_COLUMNS}
+    state["previous_owners"] = list(row["previous_owners"] or ())
+    return StoredLead(lead, state, row["state_extras"] or {}, row["updated_at"])
