@@ -104,7 +104,7 @@ ssl_cert = <{root}/certs/server-chain.pem
 ssl_key = <{root}/certs/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-mail_location = maildir:{root}/mail/%n/Maildir
+mail_location = maildir:{root}/mail/%u/Maildir
 default_login_user = {user}
 default_internal_user = {user}
 default_internal_group = {group}
@@ -143,7 +143,7 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={user} gid={group} home={root}/mail/%n
+  args = uid={user} gid={group} home={root}/mail/%u
 }}
 """
 
