@@ -1,4 +1,4 @@
-"""Run the Alembic migrations programmatically: ``upgrade(url)``, ``current(url)``, ``check(url)``.
+"""Run the Alembic migrations programmatically: ``upgrade``, ``downgrade``, ``current``, ``check``, ``head``.
 
 The migration scripts live in the top-level ``migrations/`` folder of a source checkout. Wheels ship the same
 folder as the package data ``crmsync/store/migrations`` (pyproject maps it there), so :func:`script_location`
@@ -53,6 +53,18 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision`` (``base`` drops every crmsync table)."""
+    engine = make_engine(url)
+    try:
+        with engine.execution_options(**{BEGIN_IMMEDIATE_OPTION: True}).begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
     finally:
         engine.dispose()
 

@@ -39,7 +39,8 @@ class AssignmentKind(StrEnum):
     HIDE = "hide"
     RECYCLE = "recycle"
     REOPEN = "reopen"
-    SEEN = "seen"
+    WAIT = "wait"  # a breach with nobody eligible: the lead waits with the team's holding owner
+    SEEN = "seen"  # crmsync first saw a rep's ownership it did not decide
 
 
 class Base(DeclarativeBase):
