@@ -33,7 +33,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 
@@ -149,14 +149,14 @@ class Router:
         self.routes.append(Route(method.upper(), re.compile(pattern), endpoint, handler, cost, public))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | bool:
-        """The route and its params; False when no path matches; True when the path matches another method."""
+        """The route and its (URL-decoded) params; False when no path matches; True when only another method does."""
         path_known = False
         for route in self.routes:
             found = route.pattern.fullmatch(path)
             if found is None:
                 continue
             if route.method == method:
-                return route, {k: v for k, v in found.groupdict().items() if v is not None}
+                return route, {k: unquote(v) for k, v in found.groupdict().items() if v is not None}
             path_known = True
         return path_known
 
@@ -268,7 +268,9 @@ class SandboxServer:
         httpd.tls = self.tls
         self._httpd = httpd
         self.stopping.clear()
-        self._thread = threading.Thread(target=httpd.serve_forever, name=f"sandbox-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.name}", daemon=True
+        )
         self._thread.start()
         scheme = "https" if self.tls else "http"
         self.url = f"{scheme}://{host}:{httpd.server_address[1]}"
