@@ -1,0 +1,156 @@
+"""Routing (DESIGN §3.3): the first matching rule names a team; the rule's method picks an eligible rep. Pure.
+
+Eligibility, checked for every member in policy order so each skip has its reasons: a CRM user, active, not
+out of office, inside working hours (where the rule asks), under the team's daily cap and open-lead cap,
+holding the rule's skills, and neither a previous owner nor the current one. Methods:
+
+- ``round_robin``: the first eligible member at or after the team pointer (in member order); the pointer moves
+  just past the pick.
+- ``least_loaded``: fewest open leads, then fewest received today, then member order. Pointer unchanged.
+- ``weighted``: deterministic and weight-proportional: the pointer ``p`` gives the point ``frac(p·φ)`` (a
+  low-discrepancy sequence) on the eligible members' cumulative weights; the pointer advances by one.
+
+No eligible rep: the lead waits with the team's holding owner, reason :data:`NO_CAPACITY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from crmsync.engine.compiled import EnginePolicy, TeamView
+from crmsync.engine.explain import Candidate
+from crmsync.engine.roster import Roster
+from crmsync.policy.sections import Member, RoutingRule
+
+NO_CAPACITY = "no capacity"
+_GOLDEN = 0.6180339887498949
+TIMED_REASONS = frozenset({"outside working hours", "out of office"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The outcome of routing one lead.
+
+    ``owner_id``/``email`` the rep picked (None: nobody eligible, the lead waits); ``pointer`` the team's new
+    pointer; ``candidates`` every member with skip reasons; ``problems`` policy members unknown to the CRM;
+    ``retry_at`` the earliest instant a skipped rep may become eligible by time alone (hours, OOO, a new day).
+    """
+
+    rule: RoutingRule
+    team: str
+    owner_id: str | None
+    email: str | None
+    pointer: int
+    candidates: tuple[Candidate, ...]
+    problems: tuple[str, ...] = ()
+    retry_at: datetime | None = None
+
+    @property
+    def reason(self) -> str:
+        """``routed by <rule> (<method>)`` or :data:`NO_CAPACITY`."""
+        if self.owner_id is None:
+            return NO_CAPACITY
+        return f"routed by {self.rule.name!r} ({self.rule.method})"
+
+
+def route(
+    ep: EnginePolicy,
+    rule: RoutingRule,
+    roster: Roster,
+    now: datetime,
+    exclude: Collection[str] = (),
+    current: str | None = None,
+) -> Route:
+    """Pick a rep of ``rule.team`` for one lead; ``exclude`` are previous owners, ``current`` the owner now."""
+    view = ep.teams[rule.team]
+    candidates, problems = _candidates(ep, view, rule, roster, now, exclude, current)
+    pointer = roster.pointer(view.name)
+    eligible = [i for i, c in enumerate(candidates) if c.eligible]
+    if not eligible:
+        retry = _retry_at(ep, view, candidates, now)
+        return Route(rule, view.name, None, None, pointer, candidates, problems, retry)
+    if rule.method == "least_loaded":
+        pick = min(eligible, key=lambda i: (candidates[i].open_leads, candidates[i].assigned_today, i))
+    elif rule.method == "weighted":
+        pick = _weighted(view.members, eligible, pointer)
+        pointer += 1
+    else:
+        size = len(candidates)
+        pick = min(eligible, key=lambda i: (i - pointer) % size)
+        pointer = pick + 1
+    chosen = candidates[pick]
+    return Route(rule, view.name, chosen.owner_id, chosen.email, pointer, candidates, problems)
+
+
+def _candidates(
+    ep: EnginePolicy,
+    view: TeamView,
+    rule: RoutingRule,
+    roster: Roster,
+    now: datetime,
+    exclude: Collection[str],
+    current: str | None,
+) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
+    out: list[Candidate] = []
+    problems: list[str] = []
+    capacity = view.team.capacity
+    daily = capacity.daily_leads
+    needed = frozenset(rule.skills)
+    for member, skills in zip(view.members, view.skills, strict=True):
+        owner = roster.by_email(member.email)
+        if owner is None:
+            problems.append(f"team {view.name!r} names {member.email}, who is not a CRM user")
+            out.append(Candidate(None, member.email, ("not a CRM user",)))
+            continue
+        oid = owner.owner_id
+        load, today = roster.load(oid), roster.today(oid)
+        reasons: list[str] = []
+        if not owner.active:
+            reasons.append("inactive in the CRM")
+        if ep.out_of_office(member.email, now):
+            reasons.append("out of office")
+        elif rule.working_hours_only and not ep.calendar(member.email).is_working(now):
+            reasons.append("outside working hours")
+        if today >= daily:
+            reasons.append(f"daily cap reached ({today}/{daily})")
+        if capacity.max_open_leads is not None and load >= capacity.max_open_leads:
+            reasons.append(f"open-lead cap reached ({load}/{capacity.max_open_leads})")
+        if needed and not needed <= skills:
+            reasons.append("missing skills: " + ", ".join(sorted(needed - skills)))
+        if oid == current:
+            reasons.append("current owner")
+        elif oid in exclude:
+            reasons.append("previous owner")
+        out.append(Candidate(oid, member.email, tuple(reasons), load, today))
+    return tuple(out), tuple(problems)
+
+
+def _weighted(members: tuple[Member, ...], eligible: list[int], pointer: int) -> int:
+    total = sum(members[i].weight for i in eligible)
+    point = ((pointer * _GOLDEN) % 1.0) * total
+    running = 0.0
+    for i in eligible:
+        running += members[i].weight
+        if point < running:
+            return i
+    return eligible[-1]
+
+
+def _retry_at(ep: EnginePolicy, view: TeamView, candidates: tuple[Candidate, ...], now: datetime) -> datetime | None:
+    """The earliest instant a rep skipped only for time-bound reasons (hours, OOO, today's cap) may be eligible."""
+    best: datetime | None = None
+    for member, candidate in zip(view.members, candidates, strict=True):
+        reasons = candidate.skipped
+        timed = [r for r in reasons if r in TIMED_REASONS or r.startswith("daily cap")]
+        if not reasons or len(timed) != len(reasons):
+            continue
+        calendar = ep.calendar(member.email)
+        at = now
+        if any(r.startswith("daily cap") for r in timed):
+            local = now.astimezone(calendar.tz)
+            at = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=calendar.tz)
+        at = calendar.next_working_instant(at)
+        best = at if best is None or at < best else best
+    return best
