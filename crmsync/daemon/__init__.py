@@ -1,0 +1,1 @@
+"""The long-running shell: scheduler, leader lease, health and metrics."""
