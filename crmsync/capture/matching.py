@@ -32,24 +32,38 @@ Rules, in the order they are applied to one item:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
+from crmsync.capture.indexes import CaptureSection, LeadIndex, MatchOptions, rep_index
 from crmsync.capture.model import (
-    BodyPolicy,
     CapturedEvent,
     CapturedMessage,
     EventStatus,
     PartStat,
     address_domain,
     apply_body_policy,
-    fold_plus_tag,
-    normalise_address,
 )
-from crmsync.domain import Activity, ActivitySource, Channel, Direction, Lead, LeadRef, LogActivity, Owner
+from crmsync.domain import Activity, ActivitySource, Channel, Direction, LeadRef, LogActivity
+
+__all__ = [
+    "CaptureMatch",
+    "CaptureSection",
+    "ContactCandidate",
+    "LeadIndex",
+    "MatchOptions",
+    "MatchOutcome",
+    "SkipReason",
+    "activity_key",
+    "is_automated",
+    "is_bounce",
+    "match_batch",
+    "match_event",
+    "match_message",
+    "rep_index",
+]
 
 _BOUNCE_LOCALS = frozenset({"mailer-daemon", "postmaster"})
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
@@ -68,98 +82,6 @@ class SkipReason(StrEnum):
     DECLINED = "declined"
     SCHEDULED = "scheduled"
     DUPLICATE = "duplicate"
-
-
-class CaptureSection(Protocol):
-    """The policy's ``capture`` section, as far as matching reads it."""
-
-    @property
-    def body(self) -> str: ...
-    @property
-    def never_log_domains(self) -> Sequence[str]: ...
-    @property
-    def personal_domains(self) -> Sequence[str]: ...
-    @property
-    def sequence_senders(self) -> Sequence[str]: ...
-    @property
-    def create_missing_contacts(self) -> bool: ...
-    @property
-    def internal_domains(self) -> Sequence[str]: ...
-
-
-def _lowered(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(v.strip().lower().lstrip("@") for v in values if v.strip())
-
-
-@dataclass(frozen=True, slots=True)
-class MatchOptions:
-    """The capture options matching obeys (from the policy's ``capture`` section, plus internal domains)."""
-
-    body: BodyPolicy = BodyPolicy.SNIPPET
-    never_log_domains: frozenset[str] = frozenset()
-    personal_domains: frozenset[str] = frozenset()
-    sequence_senders: frozenset[str] = frozenset()
-    create_missing_contacts: bool = False
-    internal_domains: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_policy(cls, capture: CaptureSection, internal_domains: Iterable[str] = ()) -> MatchOptions:
-        """Build options from the policy's capture section (plus ``internal_domains``), lower-cased.
-
-        ``sequence_senders`` entries may be addresses or ``@domain``/``domain`` (every sender in it).
-        """
-        return cls(
-            body=BodyPolicy(str(capture.body)),
-            never_log_domains=_lowered(capture.never_log_domains),
-            personal_domains=_lowered(capture.personal_domains),
-            sequence_senders=_lowered(capture.sequence_senders),
-            create_missing_contacts=bool(capture.create_missing_contacts),
-            internal_domains=_lowered((*capture.internal_domains, *internal_domains)),
-        )
-
-
-class LeadIndex:
-    """Leads of one connection by normalised email; optional account domains for missing-contact creation."""
-
-    def __init__(
-        self,
-        connection: str,
-        by_email: Mapping[str, Sequence[str]],
-        account_domains: Mapping[str, str] | None = None,
-    ) -> None:
-        self.connection = connection
-        self._by_email = {k: tuple(v) for k, v in by_email.items()}
-        self.account_domains = dict(account_domains or {})
-
-    @classmethod
-    def from_leads(
-        cls, connection: str, leads: Iterable[Lead], account_domains: Mapping[str, str] | None = None
-    ) -> LeadIndex:
-        """Index the live leads (converted and deleted ones stop all clocks, so they never match)."""
-        found: dict[str, list[str]] = {}
-        for lead in leads:
-            address = normalise_address(lead.email)
-            if address and not lead.stopped and lead.ref.connection == connection:
-                found.setdefault(address, []).append(lead.ref.lead_id)
-        return cls(connection, found, account_domains)
-
-    def find(self, address: str) -> tuple[str, ...]:
-        """Lead ids for ``address``: exact match, else with its ``+tag`` folded away."""
-        exact = self._by_email.get(address)
-        if exact:
-            return exact
-        folded = fold_plus_tag(address)
-        return self._by_email.get(folded, ()) if folded != address else ()
-
-
-def rep_index(owners: Iterable[Owner]) -> dict[str, str]:
-    """Normalised email → owner id for the active users among ``owners``."""
-    index: dict[str, str] = {}
-    for owner in owners:
-        address = normalise_address(owner.email)
-        if address and owner.active and owner.kind == "user":
-            index.setdefault(address, owner.owner_id)
-    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +200,24 @@ def _candidates(ctx: _Context, addresses: Iterable[str]) -> tuple[ContactCandida
     return tuple(found)
 
 
+def _route(message: CapturedMessage, ctx: _Context) -> SkipReason | tuple[bool, list[str]]:
+    """(outbound?, addresses to look leads up by), or why the message cannot be about a lead (rules 2-4)."""
+    own = message.mailbox_owner if message.journal else None
+    people = _unique(([message.sender] if message.sender else []) + list(message.recipients))
+    kinds = {a: ctx.kind(a) for a in people if a != own}
+    externals = [a for a, k in kinds.items() if k is _Kind.EXTERNAL]
+    if not externals:
+        return _empty_reason(set(kinds.values()))
+    sender = message.sender
+    if sender is None:
+        return SkipReason.NO_SENDER
+    sender_kind = kinds.get(sender, _Kind.INTERNAL)
+    outbound = sender_kind is _Kind.INTERNAL or (message.sent_folder and not message.journal)
+    if not outbound and sender_kind is not _Kind.EXTERNAL:
+        return _empty_reason({sender_kind})
+    return outbound, ([a for a in externals if a != sender] if outbound else [sender])
+
+
 def match_message(
     message: CapturedMessage,
     leads: LeadIndex,
@@ -288,46 +228,28 @@ def match_message(
     key = message.capture_key
     if is_bounce(message):
         return MatchOutcome(key, skipped=SkipReason.BOUNCE, automated=True)
-    ctx = _context(leads, reps, options)
-    own = message.mailbox_owner if message.journal else None
-    people = [a for a in _unique(([message.sender] if message.sender else []) + list(message.recipients))]
-    kinds = {a: ctx.kind(a) for a in people if a != own}
-    externals = [a for a, k in kinds.items() if k is _Kind.EXTERNAL]
-    if not externals:
-        return MatchOutcome(key, skipped=_empty_reason(set(kinds.values())))
     automated = is_automated(message, options)
-    sender = message.sender
-    if sender is None:
-        return MatchOutcome(key, skipped=SkipReason.NO_SENDER, automated=automated)
-    sender_kind = kinds.get(sender, _Kind.INTERNAL)
-    outbound = sender_kind is _Kind.INTERNAL or (message.sent_folder and not message.journal)
-    if not outbound and sender_kind is not _Kind.EXTERNAL:
-        return MatchOutcome(key, skipped=_empty_reason({sender_kind}), automated=automated)
-    targets = [a for a in externals if a != sender] if outbound else [sender]
+    ctx = _context(leads, reps, options)
+    routed = _route(message, ctx)
+    if isinstance(routed, SkipReason):
+        return MatchOutcome(key, skipped=routed, automated=automated)
+    outbound, targets = routed
     lead_ids = _unique(lead for a in targets for lead in leads.find(a))
     if not lead_ids:
         missing = _candidates(ctx, targets)
         return MatchOutcome(key, skipped=SkipReason.NO_LEAD, automated=automated, contact_candidates=missing)
-    owner = _message_owner(message, reps, outbound)
-    direction = Direction.OUTBOUND if outbound else Direction.INBOUND
-    body = apply_body_policy(message.body, options.body)
-    matches = tuple(
-        _build(
-            leads.connection,
-            key,
-            lead,
-            owner,
-            Channel.EMAIL,
-            direction,
-            message.date,
-            message.subject,
-            body,
-            automated,
-            None,
-        )
-        for lead in lead_ids
+    spec = _Spec(
+        connection=leads.connection,
+        capture_key=key,
+        owner=_message_owner(message, reps, outbound),
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+        when=message.date,
+        subject=message.subject,
+        body=apply_body_policy(message.body, options.body),
+        automated=automated,
     )
-    return MatchOutcome(key, matches=matches, automated=automated, lead_ids=lead_ids)
+    return MatchOutcome(key, matches=_build(spec, lead_ids), automated=automated, lead_ids=lead_ids)
 
 
 def _message_owner(message: CapturedMessage, reps: Mapping[str, str], outbound: bool) -> str | None:
@@ -340,45 +262,53 @@ def _message_owner(message: CapturedMessage, reps: Mapping[str, str], outbound: 
     return mailbox_rep
 
 
-def _build(
-    connection: str,
-    capture_key: str,
-    lead_id: str,
-    owner: str | None,
-    channel: Channel,
-    direction: Direction,
-    when: datetime,
-    subject: str,
-    body: str | None,
-    automated: bool,
-    duration: int | None,
-) -> CaptureMatch:
-    key = activity_key(capture_key, lead_id)
-    activity = Activity(
-        connection=connection,
-        key=key,
-        lead_id=lead_id,
-        owner_id=owner,
-        channel=channel,
-        direction=direction,
-        occurred_at=when,
-        source=ActivitySource.CAPTURE,
-        automated=automated,
-        duration_minutes=duration,
-        subject=subject or None,
-    )
-    log = LogActivity(
-        lead=LeadRef(connection, lead_id),
-        capture_key=key,
-        owner_id=owner,
-        channel=channel,
-        direction=direction,
-        occurred_at=when,
-        subject=subject,
-        body=body,
-        duration_minutes=duration,
-    )
-    return CaptureMatch(activity, log)
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What every activity built from one item shares."""
+
+    connection: str
+    capture_key: str
+    owner: str | None
+    channel: Channel
+    direction: Direction
+    when: datetime
+    subject: str
+    body: str | None
+    automated: bool = False
+    duration: int | None = None
+
+
+def _build(spec: _Spec, lead_ids: Iterable[str]) -> tuple[CaptureMatch, ...]:
+    """One activity and its LogActivity per lead, keyed by :func:`activity_key`."""
+    matches = []
+    for lead_id in lead_ids:
+        key = activity_key(spec.capture_key, lead_id)
+        activity = Activity(
+            connection=spec.connection,
+            key=key,
+            lead_id=lead_id,
+            owner_id=spec.owner,
+            channel=spec.channel,
+            direction=spec.direction,
+            occurred_at=spec.when,
+            source=ActivitySource.CAPTURE,
+            automated=spec.automated,
+            duration_minutes=spec.duration,
+            subject=spec.subject or None,
+        )
+        log = LogActivity(
+            lead=LeadRef(spec.connection, lead_id),
+            capture_key=key,
+            owner_id=spec.owner,
+            channel=spec.channel,
+            direction=spec.direction,
+            occurred_at=spec.when,
+            subject=spec.subject,
+            body=spec.body,
+            duration_minutes=spec.duration,
+        )
+        matches.append(CaptureMatch(activity, log))
+    return tuple(matches)
 
 
 def _event_rep(event: CapturedEvent, reps: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -419,23 +349,18 @@ def match_event(
         return MatchOutcome(key, skipped=SkipReason.DECLINED, lead_ids=invited)
     if not event.has_happened(now):
         return MatchOutcome(key, skipped=SkipReason.SCHEDULED, lead_ids=lead_ids)
-    body = apply_body_policy(event.body, options.body)
-    matches = tuple(
-        _build(
-            leads.connection,
-            key,
-            lead,
-            owner,
-            Channel.MEETING,
-            Direction.OUTBOUND,
-            event.start,
-            event.summary,
-            body,
-            False,
-            event.duration_minutes,
-        )
-        for lead in lead_ids
+    spec = _Spec(
+        connection=leads.connection,
+        capture_key=key,
+        owner=owner,
+        channel=Channel.MEETING,
+        direction=Direction.OUTBOUND,
+        when=event.start,
+        subject=event.summary,
+        body=apply_body_policy(event.body, options.body),
+        duration=event.duration_minutes,
     )
+    matches = _build(spec, lead_ids)
     return MatchOutcome(key, matches=matches, lead_ids=lead_ids)
 
 
