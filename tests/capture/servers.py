@@ -2,9 +2,12 @@
 
 Used by tests/capture/conftest.py and by bench/capture.py. Dovecot runs from a config written into a fresh
 folder (master as the current user, children as ``nobody`` when that user is root), on free ephemeral ports,
-with a trustme CA for TLS; any user name logs in with :data:`PASSWORD`, and each test uses its own user so
-mailboxes never collide. Radicale runs from a virtualenv of its own (it must never share crmsync's
-environment), created once and cached under ``~/.cache/crmsync-tests``.
+with a trustme CA for TLS; any user name logs in with :data:`PASSWORD` (also accepted as an XOAUTH2 token:
+Dovecot 2.3 checks the token against the passdb), and each test uses its own user so mailboxes never collide.
+Login penalties are off so a test of a wrong password does not slow the next login.
+
+Radicale runs from a virtualenv of its own (it must never share crmsync's environment), created once and
+cached under ``~/.cache/crmsync-tests`` (or ``$CRMSYNC_RADICALE_VENV_DIR``).
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ ssl = yes
 ssl_cert = <{root}/certs/server-chain.pem
 ssl_key = <{root}/certs/server.key
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 mail_location = maildir:{root}/mail/%u/Maildir
 default_login_user = {user}
 default_internal_user = {user}

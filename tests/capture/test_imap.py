@@ -266,3 +266,20 @@ def test_ssl_context_verifies_hostnames() -> None:
     context = ssl_context(None)
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname is True
+
+
+def test_xoauth2_login_against_dovecot(dovecot: servers.Dovecot, mailbox_login: str) -> None:
+    """XOAUTH2 logs in with a good token (Dovecot checks it against its passdb) and a bad one is AuthError."""
+    good = source(dovecot, mailbox_login, auth="xoauth2", password=None, oauth2_token=SecretRef(value=servers.PASSWORD))
+    with ImapReader(good) as reader:
+        assert reader.resolve_folders()[0] == Folder("INBOX")
+    bad = source(
+        dovecot,
+        mailbox_login,
+        auth="xoauth2",
+        password=None,
+        oauth2_token=SecretRef(value=sentinel("ya29.expired-token-x1")),
+    )
+    with pytest.raises(AuthError), ImapReader(bad):
+        pass
+    assert "method=XOAUTH2" in (dovecot.root / "dovecot.log").read_text()
