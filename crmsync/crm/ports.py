@@ -139,3 +139,11 @@ class CrmPort(Protocol):
     def budget(self) -> Budget:
         """The quota as last reported by the CRM, and the calls this adapter has made."""
         ...
+
+    def allow(self, priority: int) -> bool:
+        """Whether work of ``priority`` (``outbox.model.Priority``) may spend API calls now.
+
+        False once the budget's reserve is reached for that priority: SLA work keeps going longest, backfill
+        stops first.
+        """
+        ...
