@@ -87,7 +87,11 @@ def merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in changes.items():
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(out.get(key), dict) and key not in ("mql_when", "when"):
+        elif (
+            isinstance(value, Mapping)
+            and isinstance(out.get(key), dict)
+            and key not in ("mql_when", "when", "capacity")
+        ):
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
