@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from crmsync.policy.calendar import BusinessCalendar, HourRange, holiday_lookup, parse_hours, weekday_number
 from crmsync.policy.checks import DEFAULT_RECYCLE_STATUS, RECYCLE_REASON, UNRESPONSIVE_REASON
@@ -56,7 +56,17 @@ def _domain(value: str) -> str:
     return cleaned
 
 
+def _sender(value: str) -> str:
+    cleaned = value.strip().lower()
+    if cleaned.startswith("@"):
+        return "@" + _domain(cleaned)
+    if not EMAIL.match(cleaned):
+        raise ValueError(f"{value!r} is neither an email address nor an @domain")
+    return cleaned
+
+
 Email = Annotated[str, BeforeValidator(lambda v: _email(v) if isinstance(v, str) else v)]
+Sender = Annotated[str, BeforeValidator(lambda v: _sender(v) if isinstance(v, str) else v)]
 TimezoneName = Annotated[str, BeforeValidator(lambda v: _timezone(v) if isinstance(v, str) else v)]
 DomainName = Annotated[str, BeforeValidator(lambda v: _domain(v) if isinstance(v, str) else v)]
 Name = Annotated[str, Field(min_length=1)]
@@ -73,6 +83,10 @@ def _hours_input(value: object) -> object:
     return value
 
 
+def _hours_text(ranges: tuple[HourRange, ...]) -> str:
+    return ",".join(str(r) for r in ranges)
+
+
 class CalendarSpec(StrictModel):
     """Working time of the organisation; reps may override the timezone and add out-of-office periods."""
 
@@ -80,9 +94,11 @@ class CalendarSpec(StrictModel):
     workdays: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
         default=("mon", "tue", "wed", "thu", "fri"), min_length=1
     )
-    hours: Annotated[tuple[HourRange, ...], BeforeValidator(_hours_input, json_schema_input_type=str | list[str])] = (
-        Field(default=(HourRange(540, 1020),), description='"09:00-17:00" or "09:00-12:00,13:00-17:00".')
-    )
+    hours: Annotated[
+        tuple[HourRange, ...],
+        BeforeValidator(_hours_input, json_schema_input_type=str | list[str]),
+        PlainSerializer(_hours_text, return_type=str),
+    ] = Field(default=(HourRange(540, 1020),), description='"09:00-17:00" or "09:00-12:00,13:00-17:00".')
     holidays: str | None = Field(
         default=None, description='Public holidays: a country, or country/subdivision ("US/NY").'
     )
@@ -334,7 +350,7 @@ class OnBreach(StrictModel):
     max_reassignments: int = Field(default=2, ge=0)
     recycle: StatusAndReason = StatusAndReason(status=DEFAULT_RECYCLE_STATUS, reason=RECYCLE_REASON)
     unresponsive: StatusAndReason = Field(
-        default=None,  # type: ignore[assignment]  # filled in by _default_unresponsive
+        default=StatusAndReason(status=DEFAULT_RECYCLE_STATUS, reason=UNRESPONSIVE_REASON),
         description="Where a completed cadence without reply goes; default: the recycle status.",
     )
 
@@ -366,7 +382,7 @@ class CaptureOptions(StrictModel):
     internal_domains: tuple[DomainName, ...] = Field(default=(), description="Your own domains.")
     never_log_domains: tuple[DomainName, ...] = ()
     personal_domains: tuple[DomainName, ...] = DEFAULT_PERSONAL_DOMAINS
-    sequence_senders: tuple[str, ...] = Field(default=(), description="Addresses or @domains of automated senders.")
+    sequence_senders: tuple[Sender, ...] = Field(default=(), description="Addresses or @domains of automated senders.")
     create_missing_contacts: bool = False
 
 

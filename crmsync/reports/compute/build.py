@@ -48,11 +48,7 @@ class _Fold:
     def __init__(self, reps: Iterable[RepFacts], rules: ReportRules, period: Period, now: datetime) -> None:
         self.rules, self.period, self.now = rules, period, now
         held = {h.lower() for h in rules.holding_owners}
-        self.reps = {
-            r.owner_id: r
-            for r in reps
-            if r.kind == "user" and r.owner_id.lower() not in held and (r.email or "").lower() not in held
-        }
+        self.reps = {r.owner_id: r for r in reps if r.kind == "user" and not _held(r, held)}
         self.by_rep: defaultdict[str, Tally] = defaultdict(Tally)
         self.by_team: defaultdict[str, Tally] = defaultdict(Tally)
         self.by_source: defaultdict[str, Tally] = defaultdict(Tally)
@@ -209,6 +205,12 @@ class _Fold:
                 )
             )
         return tuple(sorted(found, key=lambda r: (r.team, r.email)))
+
+
+def _held(rep: RepFacts, held: set[str]) -> bool:
+    """Whether ``rep`` is a holding owner: its id (with or without its ``connection:`` prefix) or email is listed."""
+    raw = rep.owner_id.removeprefix(f"{rep.connection}:")
+    return bool({rep.owner_id.lower(), raw.lower(), (rep.email or "").lower()} & held)
 
 
 def _mql_date(history: LeadHistory) -> datetime:

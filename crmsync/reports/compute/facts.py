@@ -32,7 +32,11 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class RepFacts:
-    """A CRM user or queue that can own leads. ``kind`` is ``"user"`` or ``"queue"``."""
+    """A CRM user or queue that can own leads. ``kind`` is ``"user"`` or ``"queue"``.
+
+    ``owner_id`` may be qualified as ``<connection>:<id>`` (the loader does so); holding-owner ids in the
+    policy match it with or without that prefix.
+    """
 
     owner_id: str
     email: str | None

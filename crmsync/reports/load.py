@@ -1,0 +1,148 @@
+"""Read the facts a report needs from the store, one chunk of leads at a time (shell).
+
+Leads relevant to a period are those with an ownership event since the period began, those closed in it,
+those created in it, and every open MQL (the stale snapshot needs them). They are read by keyset pages of
+:data:`CHUNK` leads; each page's assignments and activities come in two ``IN`` queries, so memory holds one
+page of history, whatever the size of the org. Ids are qualified with their connection (``conn:id``), so
+several connections can share one report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from crmsync.policy.model import Policy
+from crmsync.reports.compute import ActivityFacts, AssignmentFacts, LeadFacts, LeadHistory, Period, RepFacts
+from crmsync.store.tables import ActivityRow, AssignmentRow, LeadRow, RepRow
+
+CHUNK = 500
+SOURCE_FIELDS = ("LeadSource", "hs_analytics_source", "lead_source")
+"""Where the lead source is read when the policy maps no ``lead_source`` field."""
+CAMPAIGN_FIELDS = ("Campaign", "Campaign__c", "CampaignName", "utm_campaign", "hs_analytics_source_data_1")
+"""Where the campaign is read, first non-empty wins (the policy has no field mapping for it)."""
+
+
+def qualified(connection: str, value: str | None) -> str | None:
+    """``connection:value``, or None."""
+    return None if value is None else f"{connection}:{value}"
+
+
+def load_reps(session: Session) -> list[RepFacts]:
+    """Every user and queue the store knows, with connection-qualified owner ids."""
+    rows = session.execute(select(RepRow).order_by(RepRow.connection, RepRow.owner_id)).scalars()
+    return [RepFacts(f"{r.connection}:{r.owner_id}", r.email, r.name, r.kind, r.timezone, r.connection) for r in rows]
+
+
+def load_histories(session: Session, policy: Policy, period: Period, now: datetime) -> Iterator[LeadHistory]:
+    """The histories of the leads relevant to ``period`` (see the module docstring), streamed by chunks."""
+    source_fields = _source_fields(policy)
+    after: tuple[str, str] | None = None
+    while True:
+        query = select(LeadRow).where(_relevant(period)).order_by(LeadRow.connection, LeadRow.lead_id).limit(CHUNK)
+        if after is not None:
+            query = query.where(tuple_(LeadRow.connection, LeadRow.lead_id) > tuple_(*after))
+        leads = list(session.execute(query).scalars())
+        if not leads:
+            return
+        yield from _histories(session, leads, source_fields, now)
+        after = (leads[-1].connection, leads[-1].lead_id)
+        session.expunge_all()
+
+
+def _relevant(period: Period) -> Any:
+    moved = exists().where(
+        AssignmentRow.connection == LeadRow.connection,
+        AssignmentRow.lead_id == LeadRow.lead_id,
+        AssignmentRow.at >= period.start,
+    )
+    open_mql = and_(
+        LeadRow.mql.is_(True), LeadRow.converted.is_(False), LeadRow.deleted.is_(False), LeadRow.closed_at.is_(None)
+    )
+    closed = and_(LeadRow.closed_at >= period.start, LeadRow.closed_at < period.end)
+    created = and_(LeadRow.created_at >= period.start, LeadRow.created_at < period.end)
+    return or_(moved, open_mql, closed, created)
+
+
+def _histories(
+    session: Session, leads: Sequence[LeadRow], source_fields: Sequence[str], now: datetime
+) -> Iterator[LeadHistory]:
+    keys = [(lead.connection, lead.lead_id) for lead in leads]
+    events: defaultdict[tuple[str, str], list[AssignmentFacts]] = defaultdict(list)
+    for a in session.execute(
+        select(AssignmentRow).where(tuple_(AssignmentRow.connection, AssignmentRow.lead_id).in_(keys))
+        .where(AssignmentRow.at <= now).order_by(AssignmentRow.at, AssignmentRow.id)
+    ).scalars():  # fmt: skip
+        events[(a.connection, a.lead_id)].append(_assignment(a))
+    touches: defaultdict[tuple[str, str], list[ActivityFacts]] = defaultdict(list)
+    for t in session.execute(
+        select(ActivityRow).where(tuple_(ActivityRow.connection, ActivityRow.lead_id).in_(keys))
+        .where(ActivityRow.occurred_at <= now)
+    ).scalars():  # fmt: skip
+        touches[(t.connection, t.lead_id)].append(_activity(t))
+    for lead in leads:
+        key = (lead.connection, lead.lead_id)
+        yield LeadHistory(_lead(lead, source_fields), tuple(events[key]), tuple(touches[key]))
+
+
+def _lead(row: LeadRow, source_fields: Sequence[str]) -> LeadFacts:
+    fields: Mapping[str, object] = row.fields or {}
+    return LeadFacts(
+        lead_id=f"{row.connection}:{row.lead_id}",
+        owner_id=qualified(row.connection, row.owner_id),
+        created_at=row.created_at,
+        mql=bool(row.mql),
+        fields=fields,
+        source=_first(fields, source_fields),
+        campaign=_first(fields, CAMPAIGN_FIELDS),
+        status=row.status,
+        sla_tier=row.sla_tier,
+        assigned_at=row.assigned_at,
+        converted=row.converted,
+        deleted=row.deleted,
+        closed_at=row.closed_at,
+        disposition=row.disposition,
+        connection=row.connection,
+    )
+
+
+def _assignment(row: AssignmentRow) -> AssignmentFacts:
+    return AssignmentFacts(
+        lead_id=f"{row.connection}:{row.lead_id}",
+        owner_id=qualified(row.connection, row.owner_id),
+        previous_owner_id=qualified(row.connection, row.previous_owner_id),
+        kind=row.kind,
+        at=row.at,
+        rule=row.rule,
+        reason=row.reason,
+    )
+
+
+def _activity(row: ActivityRow) -> ActivityFacts:
+    return ActivityFacts(
+        lead_id=f"{row.connection}:{row.lead_id}",
+        owner_id=qualified(row.connection, row.owner_id),
+        channel=row.channel,
+        direction=row.direction,
+        occurred_at=row.occurred_at,
+        automated=row.automated,
+        duration_minutes=row.duration_minutes,
+    )
+
+
+def _source_fields(policy: Policy) -> tuple[str, ...]:
+    mapped = policy.field_name("lead_source")
+    return (mapped, *SOURCE_FIELDS) if mapped != "lead_source" else SOURCE_FIELDS
+
+
+def _first(fields: Mapping[str, object], names: Sequence[str]) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
