@@ -10,7 +10,7 @@ import sys
 import typer
 
 from crmsync import __version__
-from crmsync.cli import db, report
+from crmsync.cli import db, policy, report
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE, run_guarded
 from crmsync.errors import ConfigError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(policy.app, name="policy")
 app.command(name="report")(report.report)
 
 
