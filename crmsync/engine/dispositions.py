@@ -38,7 +38,12 @@ def close_problems(plan: Plan) -> list[str]:
 def on_close(plan: Plan) -> None:
     """Decide about a closed lead: accept the close, or reopen/flag an early one."""
     state, lead = plan.state, plan.lead
-    checked = not state.closed_by_crmsync and state.open_status is not None and state.flagged_close < state.close_count
+    checked = (
+        bool(state.mql)
+        and not state.closed_by_crmsync
+        and state.open_status is not None
+        and state.flagged_close < state.close_count
+    )
     problems = close_problems(plan) if checked else []
     if not problems:
         plan.outcome = "closed" + (f" ({state.disposition})" if state.disposition else "")
