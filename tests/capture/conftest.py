@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -55,7 +56,7 @@ def radicale() -> Iterator[servers.Radicale]:
     try:
         python = servers.radicale_python()
         server = servers.start_radicale(python)
-    except (OSError, RuntimeError, servers.subprocess.SubprocessError) as err:
+    except (OSError, RuntimeError, subprocess.SubprocessError) as err:
         _unavailable(f"cannot run Radicale: {err}")
     try:
         yield server

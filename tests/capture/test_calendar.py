@@ -16,6 +16,7 @@ from crmsync.capture.cursors import Cursor, InMemoryCursorStore
 from crmsync.capture.matching import LeadIndex, MatchOptions
 from crmsync.capture.service import CALENDAR_FOLDER, InMemorySink, Matcher, capture_calendar
 from crmsync.capture.settings import CalDavSource, IcsSource, SecretRef
+from crmsync.errors import AuthError
 from tests.capture import servers
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -240,3 +241,12 @@ def test_ics_url_revalidates_with_etag(ics_server: ThreadingHTTPServer) -> None:
     assert second.read == 1
     assert reader.not_modified == 1
     assert sorted(m.activity.lead_id for m in sink.stored.values()) == ["00Q1", "00Q2"]
+
+
+@pytest.mark.caldav
+def test_wrong_caldav_password_is_auth_error(calendar_url: str) -> None:
+    """A CalDAV server refusing the credentials raises AuthError, without the password in the message."""
+    source = caldav(calendar_url, password=SecretRef(value="wrong-dav-password-q"))
+    with pytest.raises(AuthError) as info:
+        CalDavReader(source).read(None, NOW)
+    assert "wrong-dav-password-q" not in str(info.value)

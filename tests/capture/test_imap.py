@@ -11,13 +11,17 @@ import pytest
 import structlog
 from imapclient import IMAPClient
 
-from crmsync.capture.cursors import Cursor, InMemoryCursorStore
+from crmsync.capture.cursors import Cursor, CursorStore, InMemoryCursorStore
 from crmsync.capture.imap import Folder, ImapReader
 from crmsync.capture.matching import CaptureMatch, LeadIndex, MatchOptions
 from crmsync.capture.model import BodyPolicy
 from crmsync.capture.service import CaptureStats, InMemorySink, Matcher, capture_mailbox
 from crmsync.capture.settings import ImapSource, SecretRef
+from crmsync.clock import FakeClock
 from crmsync.errors import AuthError, ConfigError, FatalError
+from crmsync.store.migrate import upgrade
+from crmsync.store.repositories.coordination import DatabaseCursorStore
+from crmsync.store.session import Database
 from tests.capture import servers
 from tests.capture.conftest import make_message
 from tests.logguard import sentinel
@@ -64,7 +68,7 @@ def append(dovecot: servers.Dovecot, login: str, folder: str, messages: Sequence
             client.append(folder, raw)
 
 
-def run(src: ImapSource, login: str, cursors: InMemoryCursorStore, sink: InMemorySink) -> CaptureStats:
+def run(src: ImapSource, login: str, cursors: CursorStore, sink: InMemorySink) -> CaptureStats:
     """One capture pass over ``src``."""
     with ImapReader(src, body=BodyPolicy.SNIPPET) as reader:
         return capture_mailbox(reader, matcher(login), cursors, sink, NOW)
@@ -283,3 +287,20 @@ def test_xoauth2_login_against_dovecot(dovecot: servers.Dovecot, mailbox_login: 
     with pytest.raises(AuthError), ImapReader(bad):
         pass
     assert "method=XOAUTH2" in (dovecot.root / "dovecot.log").read_text()
+
+
+def test_cursors_in_the_database_survive_a_restart(
+    dovecot: servers.Dovecot, mailbox_login: str, sqlite_url: str, clock: FakeClock
+) -> None:
+    """With the store's cursor port, a new process (new reader, new store object) reads only new mail."""
+    upgrade(sqlite_url)
+    db = Database(sqlite_url)
+    try:
+        append(dovecot, mailbox_login, "INBOX", [make_message(sender=BOB, to=[mailbox_login])])
+        src, sink = source(dovecot, mailbox_login), InMemorySink()
+        first = run(src, mailbox_login, DatabaseCursorStore(db, clock), sink)
+        append(dovecot, mailbox_login, "INBOX", [make_message(sender=CAROL, to=[mailbox_login])])
+        second = run(src, mailbox_login, DatabaseCursorStore(db, clock), sink)
+    finally:
+        db.dispose()
+    assert (first.read, second.read, len(sink.stored)) == (1, 1, 2)

@@ -37,10 +37,16 @@ ANA, BEN = "ana@acme.test", "ben@acme.test"
 REPS = {ANA: "005ANA", BEN: "005BEN"}
 
 
-def _lead(lead_id: str, email: str, **kw: object) -> Lead:
+def _lead(lead_id: str, email: str, *, converted: bool = False) -> Lead:
     return Lead(
-        ref=LeadRef(CONN, lead_id), owner_id="005ANA", email=email, status="Open", created_at=T0, modified_at=T0, **kw
-    )  # type: ignore[arg-type]
+        ref=LeadRef(CONN, lead_id),
+        owner_id="005ANA",
+        email=email,
+        status="Open",
+        created_at=T0,
+        modified_at=T0,
+        converted=converted,
+    )
 
 
 LEADS = LeadIndex.from_leads(
@@ -131,9 +137,10 @@ def test_message_rules(message: CapturedMessage, expected: object) -> None:
         assert outcome.skipped is expected
         assert outcome.matches == ()
     else:
-        direction, leads = expected  # type: ignore[misc]
+        assert isinstance(expected, tuple)
+        direction, lead_ids = expected
         assert outcome.skipped is None
-        assert tuple(m.activity.lead_id for m in outcome.matches) == leads
+        assert tuple(m.activity.lead_id for m in outcome.matches) == lead_ids
         assert {m.activity.direction for m in outcome.matches} == {direction}
 
 
