@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from crmsync.domain import CreateTask, Flag, Reopen
+from crmsync.domain import CreateTask, Flag, OwnerKind, Reopen
 from crmsync.engine.decision import Plan
 from crmsync.engine.state import MoveKind, Phase
 
@@ -36,10 +36,11 @@ def close_problems(plan: Plan) -> list[str]:
 
 
 def on_close(plan: Plan) -> None:
-    """Decide about a closed lead: accept the close, or reopen/flag an early one."""
+    """Decide about a closed lead: accept the close, or reopen/flag an early one closed by a rep."""
     state, lead = plan.state, plan.lead
     checked = (
-        bool(state.mql)
+        closed_by_rep(plan)
+        and bool(state.mql)
         and not state.closed_by_crmsync
         and state.open_status is not None
         and state.flagged_close < state.close_count
@@ -62,6 +63,15 @@ def on_close(plan: Plan) -> None:
         plan.set(Phase.WORKING)
         return
     _flag(plan, f"Flagged: {text}", extra)
+
+
+def closed_by_rep(plan: Plan) -> bool:
+    """Whether a rep (a CRM user, not a holding owner) owned the lead when it was closed."""
+    closer = plan.state.open_owner_id or plan.lead.owner_id
+    if closer is None or plan.roster.is_holding(closer):
+        return False
+    owner = plan.roster.owners.get(closer)
+    return owner is not None and owner.kind is OwnerKind.USER
 
 
 def _flag(plan: Plan, message: str, extra: str) -> None:
