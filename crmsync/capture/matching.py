@@ -11,8 +11,8 @@ Rules, in the order they are applied to one item:
    domain of any rep's address unless it is a personal domain), *never-log*, *personal*, else *external*.
    Only external participants can match leads; never-log and personal addresses never do, even when a lead
    has that address. A journal/BCC mailbox's own address is not a participant.
-3. **Skips**: bounces (``MAILER-DAEMON``/``postmaster`` senders, ``multipart/report`` delivery reports, an
-   empty Return-Path) are dropped; a message whose participants are all internal is internal-only; one with
+3. **Skips**: bounces (``MAILER-DAEMON``/``postmaster`` senders, ``multipart/report`` delivery-status
+   reports) are dropped; a message whose participants are all internal is internal-only; one with
    no external participant left is ignored as never-log or personal; cancelled events, and events every
    matched lead (or the rep) declined, do not count; a meeting that has not ended yet is *scheduled*.
 4. **Direction**: mail sent by an internal address (or read from a rep mailbox's Sent folder) is outbound,
@@ -22,8 +22,10 @@ Rules, in the order they are applied to one item:
    among the recipients, else the mailbox owner's; for meetings the organizer if a rep, else the calendar
    owner, else the first attending rep. ``owner_id`` is ``None`` when no rep is known.
 6. **Automated** mail is kept but marked: ``Auto-Submitted`` other than ``no``, ``Precedence``
-   bulk/list/junk/auto_reply, a ``List-Id``, an ``X-Autoreply``, or a sender in ``sequence_senders`` (an
-   address, or a bare domain for every sender in it).
+   bulk/list/junk/auto_reply, a ``List-Id``, an ``X-Autoreply``, a ``multipart/report`` (read receipts), an
+   empty Return-Path (RFC 3834 auto-replies use a null sender, so an out-of-office answer is marked rather
+   than dropped as a bounce), or a sender in ``sequence_senders`` (an address, or a bare domain for every
+   sender in it).
 7. **De-duplication**: one message yields one activity per matched lead whose key
    (:func:`activity_key`) depends only on the capture key and the lead, so the same message seen in two
    folders or mailboxes yields the same keys; :func:`match_batch` also drops repeats within a batch.
@@ -161,14 +163,12 @@ def _empty_reason(kinds: Collection[_Kind]) -> SkipReason:
 
 
 def is_bounce(message: CapturedMessage) -> bool:
-    """A delivery report: from MAILER-DAEMON/postmaster, a ``multipart/report``, or an empty Return-Path."""
+    """A delivery report: from MAILER-DAEMON/postmaster, or a ``multipart/report`` of delivery status."""
     sender = message.sender or ""
     if sender.rpartition("@")[0] in _BOUNCE_LOCALS:
         return True
     content_type = (message.automation.content_type or "").lower()
-    if content_type.startswith("multipart/report"):
-        return True
-    return (message.automation.return_path or "").strip() == "<>"
+    return content_type.startswith("multipart/report") and "delivery-status" in content_type
 
 
 def is_automated(message: CapturedMessage, options: MatchOptions) -> bool:
@@ -178,8 +178,10 @@ def is_automated(message: CapturedMessage, options: MatchOptions) -> bool:
         return True
     if auto.precedence and auto.precedence.strip().lower() in _BULK_PRECEDENCE:
         return True
-    if auto.list_id or auto.x_autoreply:
+    if auto.list_id or auto.x_autoreply or (auto.return_path or "").strip() == "<>":
         return True
+    if (auto.content_type or "").lower().startswith("multipart/report"):
+        return True  # read receipts and other machine reports that are not bounces
     sender = message.sender or ""
     seq = options.sequence_senders
     return bool(sender) and (sender in seq or address_domain(sender) in seq)

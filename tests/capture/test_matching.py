@@ -117,11 +117,6 @@ MESSAGE_CASES = [
         ),
         SkipReason.BOUNCE,
     ),
-    (
-        "bounce-empty-return-path",
-        msg("bob@customer.example", (ANA,), automation=AutomationHeaders(return_path="<>")),
-        SkipReason.BOUNCE,
-    ),
     ("external-not-a-lead", msg(ANA, ("zed@other.example",)), SkipReason.NO_LEAD),
     ("converted-lead-stops", msg(ANA, ("gone@customer.example",)), SkipReason.NO_LEAD),
     ("inbound-from-non-lead-cc-lead", msg("zed@other.example", (ANA,), ("bob@customer.example",)), SkipReason.NO_LEAD),
@@ -152,6 +147,12 @@ AUTOMATION_CASES = [
     ("precedence-first-class", AutomationHeaders(precedence="first-class"), False),
     ("list-id", AutomationHeaders(list_id="<news.customer.example>"), True),
     ("x-autoreply", AutomationHeaders(x_autoreply="yes"), True),
+    ("null-return-path", AutomationHeaders(return_path="<>"), True),
+    (
+        "read-receipt-automated-not-bounce",
+        AutomationHeaders(content_type="multipart/report; report-type=disposition-notification"),
+        True,
+    ),
     ("plain", AutomationHeaders(), False),
 ]
 
