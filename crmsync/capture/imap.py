@@ -33,7 +33,7 @@ from typing import Any
 
 import structlog
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from crmsync.capture.cursors import Cursor
 from crmsync.capture.mail import TextPart, decode_part, find_text_part, message_date, parse_headers
@@ -139,6 +139,8 @@ class ImapReader:
             client.normalise_times = False
             if src.tls == "starttls":
                 client.starttls(ssl_context(ca))
+        except CapabilityError:
+            raise ConfigError([f"capture source {src.name}: the server does not offer STARTTLS"]) from None
         except ssl.SSLCertVerificationError:
             raise FatalError("IMAP server certificate is not trusted", connection=src.connection) from None
         except (OSError, IMAPClientError) as err:
