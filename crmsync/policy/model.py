@@ -16,6 +16,7 @@ from crmsync.policy.calendar import BusinessCalendar
 from crmsync.policy.checks import cross_problems
 from crmsync.policy.conditions import Condition, Fields, Predicate, compile_condition
 from crmsync.policy.durations import Duration
+from crmsync.policy.scoring import Scorer
 from crmsync.policy.sections import (
     CalendarSpec,
     Capacity,
@@ -62,6 +63,7 @@ class Policy(StrictModel):
     _sla: tuple[tuple[SlaTier, Predicate], ...] = PrivateAttr()
     _attractive: Predicate | None = PrivateAttr()
     _calendar: BusinessCalendar = PrivateAttr()
+    _scorer: Scorer | None = PrivateAttr()
     _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
     _members: dict[str, Member] = PrivateAttr(default_factory=dict)
 
@@ -82,6 +84,7 @@ class Policy(StrictModel):
         attractive = self.reports.attractive
         self._attractive = compile_condition(attractive, mapping) if attractive is not None else None
         self._calendar = self.calendar.build()
+        self._scorer = Scorer(self.scoring, mapping) if self.scoring is not None else None
         for team in self.teams.values():
             for member in team.members:
                 self._members.setdefault(member.email, member)
@@ -123,6 +126,11 @@ class Policy(StrictModel):
     def is_attractive(self, fields: Fields) -> bool | None:
         """Whether a lead is in the reports' "attractive" segment; None when the policy defines none."""
         return None if self._attractive is None else self._attractive(fields)
+
+    @property
+    def scorer(self) -> Scorer | None:
+        """The compiled ``scoring`` section (call it with fields, signals and ``now``), or None without one."""
+        return self._scorer
 
     def team(self, name: str) -> Team:
         """The team called ``name``; raises ``KeyError`` when there is none."""

@@ -201,7 +201,7 @@ class Scoring(StrictModel):
 
     fit: FitScoring | None = None
     engagement: EngagementScoring | None = None
-    grades: dict[str, float] = Field(default_factory=lambda: {"A": 80.0, "B": 60.0, "C": 0.0})
+    grades: dict[str, float] = Field(default_factory=lambda: {"A": 80.0, "B": 60.0, "C": 0.0}, min_length=1)
     write_to: str = Field(default="score", description="Logical field the score is written to.")
 
 
