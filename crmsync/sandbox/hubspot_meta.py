@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from crmsync.sandbox.hubspot_wire import batch_error, batch_response, fail, iso, paging
+from crmsync.sandbox.hubspot_wire import batch_error, batch_response, fail, iso, paging, request_json
 from crmsync.sandbox.org import Org, Record
 from crmsync.sandbox.schema import FieldDef
 from crmsync.sandbox.server import Request, Response, Router, json_response
@@ -139,7 +139,7 @@ class MetaApi:
     def associations_batch(self, req: Request) -> Response:
         """Links of up to 100 ids; ids with none are reported as 207 errors (NO_ASSOCIATIONS_FOUND)."""
         from_obj, to_obj = self._pair(req)
-        body = req.json() if req.body else None
+        body = request_json(req)
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if not isinstance(inputs, list) or len(inputs) > MAX_ASSOC_BATCH:
             raise fail(400, "VALIDATION_ERROR", f"'inputs' must be a list of at most {MAX_ASSOC_BATCH} ids")
@@ -200,7 +200,7 @@ class MetaApi:
     def create_property(self, req: Request) -> Response:
         """201 with the new custom property; 400 for a bad definition; 409 when the name is taken."""
         obj = self._type(req)
-        body = req.json() if req.body else None
+        body = request_json(req)
         if not isinstance(body, dict):
             raise fail(400, "VALIDATION_ERROR", "Invalid input JSON: the body must be a property definition")
         fdef = _property_def(body)

@@ -15,18 +15,21 @@ object reference (https://developers.hubspot.com/docs/api-reference/legacy/crm/o
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from typing import Any
 
 from crmsync.sandbox.hubspot_props import convert_properties, ensure_unique_email, missing_required
-from crmsync.sandbox.hubspot_search import parse_search, sort_records
+from crmsync.sandbox.hubspot_search import parse_search, scan, sort_records
 from crmsync.sandbox.hubspot_wire import (
     OBJECT_LABEL,
+    as_batch_error,
     batch_error,
     batch_response,
     fail,
     paging,
     public_object,
+    request_json,
     wanted_properties,
 )
 from crmsync.sandbox.org import Org, Record
@@ -44,6 +47,7 @@ class ObjectApi:
 
     def __init__(self, org: Org) -> None:
         self.org = org
+        self._ids: dict[str, tuple[tuple[int, int], list[str]]] = {}
 
     def register(self, router: Router) -> None:
         """Add every object route to ``router``."""
@@ -143,20 +147,31 @@ class ObjectApi:
         archived = (req.arg("archived") or "false").lower() == "true"
         limit = min(max(int(req.arg("limit") or 10), 1), MAX_PAGE)
         after = int(req.arg("after") or 0)
-        if archived:
-            ids = [i for i in self.org.ids(obj, include_deleted=True) if self.org.is_deleted(obj, i)]
-        else:
-            ids = self.org.ids(obj)
-        numeric = sorted(int(i) for i in ids if int(i) >= after)
-        page, rest = numeric[:limit], numeric[limit : limit + 1]
+        ids = self._archived_ids(obj) if archived else self._live_ids(obj)
+        start = bisect.bisect_left(ids, after, key=int)
+        page, rest = ids[start : start + limit], ids[start + limit : start + limit + 1]
         asked = req.query.get("properties")
         assoc = [a for raw in req.query.get("associations", []) for a in raw.split(",") if a in OBJECTS]
         results = []
-        for number in page:
-            rec = self.org.get(obj, str(number), include_deleted=True)
+        for record_id in page:
+            rec = self.org.get(obj, record_id, include_deleted=True)
             if rec is not None:
                 results.append(self._with_associations(obj, self._render(req, rec, asked), assoc))
-        return json_response(200, {"results": results, **paging(str(rest[0]) if rest else None)})
+        return json_response(200, {"results": results, **paging(rest[0] if rest else None)})
+
+    def _live_ids(self, obj: str) -> list[str]:
+        """Live ids in creation order, which is ascending numeric order (Org.new_id); cached until the number
+        of records or of archived records changes (updates never change the id set)."""
+        key = (self.org.count(obj, include_deleted=True), self.org.count(obj))
+        cached = self._ids.get(obj)
+        if cached is None or cached[0] != key:
+            cached = (key, self.org.ids(obj))
+            self._ids[obj] = cached
+        return cached[1]
+
+    def _archived_ids(self, obj: str) -> list[str]:
+        live = set(self._live_ids(obj))
+        return [i for i in self.org.ids(obj, include_deleted=True) if i not in live]
 
     def _with_associations(self, obj: str, out: dict[str, Any], to_objs: list[str]) -> dict[str, Any]:
         found = {}
@@ -184,8 +199,8 @@ class ObjectApi:
 
     def create(self, req: Request) -> Response:
         """201 with the new record (its properties as sent plus the defaults)."""
-        rec = self._create_one(req, _json(req))
-        sent = list((_json(req) or {}).get("properties") or {})
+        rec = self._create_one(req, request_json(req))
+        sent = list((request_json(req) or {}).get("properties") or {})
         return json_response(
             201,
             self._render(
@@ -199,7 +214,7 @@ class ObjectApi:
         record_id = self._resolve(obj, req.params["id"], req.arg("idProperty"))
         if record_id is None:
             raise self._not_found(req)
-        raw = (_json(req) or {}).get("properties")
+        raw = (request_json(req) or {}).get("properties")
         rec = self._update_one(req, record_id, raw)
         return json_response(
             200, self._render(req, rec, [*list(raw or {}), *wanted_properties(obj, self.org.schema(obj), None)])
@@ -216,24 +231,27 @@ class ObjectApi:
         """``{total, results, paging}``; archived records never match."""
         obj = req.params["obj"]
         schema = self.org.schema(obj)
-        spec = parse_search(_json(req), schema)
-        matches = [rec for rec in self.org.iter_rows(obj) if spec.predicate(rec)]
+        spec = parse_search(request_json(req), schema)
+        matches = scan(self.org, obj, spec.predicate)
         sort_records(matches, spec.sort_keys, schema)
         page = matches[spec.offset : spec.offset + spec.limit]
         end = spec.offset + len(page)
-        results = [self._render(req, rec, list(spec.properties)) for rec in page]
+        records = [self.org.get(obj, view.record_id) for view in page]
+        results = [self._render(req, rec, list(spec.properties)) for rec in records if rec is not None]
         return json_response(
             200, {"total": len(matches), "results": results, **paging(str(end) if end < len(matches) else None)}
         )
 
     # -- batches ------------------------------------------------------------------------------------------
     def _inputs(self, req: Request) -> tuple[dict[str, Any], list[Any]]:
-        body = _json(req)
+        body = request_json(req)
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if not isinstance(inputs, list):
             raise fail(400, "VALIDATION_ERROR", "Invalid input JSON: 'inputs' must be a list")
         if len(inputs) > MAX_BATCH:
             raise fail(400, "VALIDATION_ERROR", f"Too many inputs: {len(inputs)} (at most {MAX_BATCH} a batch)")
+        if not all(isinstance(item, dict) for item in inputs):
+            raise fail(400, "VALIDATION_ERROR", "Invalid input JSON: every input must be an object")
         return body, inputs
 
     def _fault_error(self, req: Request, count: int) -> list[dict[str, Any] | None]:
@@ -255,7 +273,7 @@ class ObjectApi:
         asked = body.get("properties")
         results, missing = [], []
         for item in inputs:
-            ident = str(item.get("id")) if isinstance(item, dict) else ""
+            ident = str(item.get("id"))
             record_id = self._resolve(obj, ident, body.get("idProperty"), archived=archived)
             rec = self.org.get(obj, record_id, include_deleted=archived) if record_id else None
             if rec is None:
@@ -274,7 +292,7 @@ class ObjectApi:
     def batch_create(self, req: Request) -> Response:
         """201; 207 with per-input errors in multi-status mode (every input has an objectWriteTraceId)."""
         _, inputs = self._inputs(req)
-        traces = [item.get("objectWriteTraceId") if isinstance(item, dict) else None for item in inputs]
+        traces = [item.get("objectWriteTraceId") for item in inputs]
         multi = bool(inputs) and all(isinstance(t, str) and t for t in traces) and len(set(traces)) == len(traces)
         faults = self._fault_error(req, len(inputs))
         if not multi:
@@ -286,13 +304,12 @@ class ObjectApi:
         results, errors = [], []
         for item, trace, fault in zip(inputs, traces, faults, strict=True):
             if fault is not None:
-                fault["context"] = {"objectWriteTraceId": [trace]}
-                errors.append(fault)
+                errors.append({**fault, "context": {"objectWriteTraceId": [trace]}})
                 continue
             try:
                 rec = self._create_one(req, item)
             except HttpError as refused:
-                errors.append(_as_batch_error(refused, {"objectWriteTraceId": [str(trace)]}))
+                errors.append(as_batch_error(refused, {"objectWriteTraceId": [str(trace)]}))
                 continue
             results.append(self._render(req, rec, list(item.get("properties") or {}), trace=trace))
         return batch_response(201, results, errors, req.now, req.now)
@@ -301,8 +318,6 @@ class ObjectApi:
         """Create every input or none: validate all first (the org lock is held by the caller)."""
         obj = req.params["obj"]
         for item in inputs:
-            if not isinstance(item, dict):
-                raise fail(400, "VALIDATION_ERROR", "Each input must be an object")
             values = convert_properties(self.org, obj, item.get("properties"), creating=True)
             required = missing_required(obj, values)
             if required is not None:
@@ -316,49 +331,55 @@ class ObjectApi:
         return batch_response(201, results, [], req.now, req.now)
 
     def batch_update(self, req: Request) -> Response:
-        """200, or 207 with OBJECT_NOT_FOUND / injected errors for the inputs that failed."""
+        """200, or 207 with OBJECT_NOT_FOUND / injected errors for the inputs that failed. Every input's
+        properties are validated before anything is written: one invalid value fails the batch with 400."""
         obj = req.params["obj"]
         _, inputs = self._inputs(req)
         faults = self._fault_error(req, len(inputs))
-        results, errors = [], []
-        for item, fault in zip(inputs, faults, strict=True):
-            ident = str(item.get("id")) if isinstance(item, dict) else ""
-            if fault is not None:
-                fault["context"] = {"ids": [ident]}
-                errors.append(fault)
-                continue
-            record_id = self._resolve(obj, ident, item.get("idProperty"))
-            if record_id is None:
-                errors.append(
-                    batch_error("OBJECT_NOT_FOUND", f"{OBJECT_LABEL[obj]} {ident} does not exist", {"ids": [ident]})
-                )
-                continue
-            rec = self._update_one(req, record_id, item.get("properties"))
-            results.append(self._render(req, rec, list(item.get("properties") or {})))
+        results, errors, writes = [], [], []
+        with self.org.lock:
+            for item, fault in zip(inputs, faults, strict=True):
+                ident = str(item.get("id"))
+                record_id = None if fault else self._resolve(obj, ident, item.get("idProperty"))
+                if fault is None and record_id is None:
+                    fault = batch_error("OBJECT_NOT_FOUND", f"{OBJECT_LABEL[obj]} {ident} does not exist", {})
+                if fault is not None:
+                    errors.append({**fault, "context": {"ids": [ident]}})
+                    continue
+                convert_properties(self.org, obj, item.get("properties"), creating=False)
+                writes.append((record_id, item.get("properties")))
+            for record_id, props in writes:
+                rec = self._update_one(req, str(record_id), props)
+                results.append(self._render(req, rec, list(props or {})))
         return batch_response(200, results, errors, req.now, req.now)
 
     def batch_upsert(self, req: Request) -> Response:
-        """200 with ``new`` true/false per input; ``idProperty`` must be a unique property."""
+        """200 with ``new`` true/false per input (``idProperty`` must be a unique property); inputs are
+        validated before anything is written."""
         obj = req.params["obj"]
         _, inputs = self._inputs(req)
         faults = self._fault_error(req, len(inputs))
-        results, errors = [], []
-        for item, fault in zip(inputs, faults, strict=True):
-            ident, id_property = str(item.get("id", "")), item.get("idProperty")
-            if fault is not None:
-                fault["context"] = {"ids": [ident]}
-                errors.append(fault)
-                continue
-            if not id_property:
-                raise fail(400, "VALIDATION_ERROR", "Each upsert input needs an idProperty")
-            record_id = self._resolve(obj, ident, id_property)
-            props = dict(item.get("properties") or {})
-            if record_id is None:
-                props.setdefault(id_property, ident)
-                rec, new = self._create_one(req, {"properties": props}), True
-            else:
-                rec, new = self._update_one(req, record_id, props), False
-            results.append({**self._render(req, rec, list(props)), "new": new})
+        results, errors, writes = [], [], []
+        with self.org.lock:
+            for item, fault in zip(inputs, faults, strict=True):
+                ident, id_property = str(item.get("id", "")), item.get("idProperty")
+                if fault is not None:
+                    errors.append({**fault, "context": {"ids": [ident]}})
+                    continue
+                if not id_property:
+                    raise fail(400, "VALIDATION_ERROR", "Each upsert input needs an idProperty")
+                record_id = self._resolve(obj, ident, id_property)
+                props = dict(item.get("properties") or {})
+                if record_id is None:
+                    props.setdefault(id_property, ident)
+                convert_properties(self.org, obj, props, creating=record_id is None)
+                writes.append((record_id, props))
+            for record_id, props in writes:
+                if record_id is None:
+                    rec, new = self._create_one(req, {"properties": props}), True
+                else:
+                    rec, new = self._update_one(req, record_id, props), False
+                results.append({**self._render(req, rec, list(props)), "new": new})
         return batch_response(200, results, errors, req.now, req.now)
 
     def batch_archive(self, req: Request) -> Response:
@@ -366,22 +387,7 @@ class ObjectApi:
         obj = req.params["obj"]
         _, inputs = self._inputs(req)
         for item in inputs:
-            ident = str(item.get("id")) if isinstance(item, dict) else ""
+            ident = str(item.get("id"))
             if self.org.get(obj, ident) is not None:
                 self.org.delete(obj, ident, now=req.now)
         return Response(204)
-
-
-def _json(req: Request) -> Any:
-    try:
-        return req.json()
-    except ValueError:
-        raise fail(400, "VALIDATION_ERROR", "Invalid input JSON on line 1: the body is not JSON") from None
-
-
-def _as_batch_error(refused: HttpError, context: dict[str, list[str]]) -> dict[str, Any]:
-    """A 4xx a single write would have answered, as one batch error entry."""
-    import json
-
-    body = json.loads(refused.response.body)
-    return batch_error(str(body.get("category", "VALIDATION_ERROR")), str(body.get("message", "")), context)

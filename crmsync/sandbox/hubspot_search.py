@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from crmsync.sandbox.hubspot_wire import fail
-from crmsync.sandbox.org import Record
+from crmsync.sandbox.org import Org, Table
 from crmsync.sandbox.schema import FieldDef, ObjectSchema, parse_datetime
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS = 5, 10, 25
@@ -29,7 +29,47 @@ OPERATORS = frozenset(
 )  # fmt: skip
 _TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]<>\"'/]+")
 
-Predicate = Callable[[Record], bool]
+Row = Mapping[str, Any]
+Predicate = Callable[[Row], bool]
+R = TypeVar("R", bound=Row)
+SCAN_CHUNK = 5000
+
+
+class RowView(Mapping[str, Any]):
+    """A read-only view of one stored record that reads fields on demand (a search over 100,000 contacts
+    then never builds 100,000 dicts). Only valid while its table is not being rewritten: scan under the lock."""
+
+    __slots__ = ("_table", "record_id")
+
+    def __init__(self, table: Table, record_id: str) -> None:
+        self._table = table
+        self.record_id = record_id
+
+    def __getitem__(self, name: str) -> Any:
+        return self._table.value(self.record_id, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._table.value(self.record_id, name)
+        return default if value is None else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.columns)
+
+    def __len__(self) -> int:
+        return len(self._table.columns)
+
+
+def scan(org: Org, obj: str, predicate: Predicate) -> list[RowView]:
+    """Views of the live records of ``obj`` that satisfy ``predicate``, in id order, scanned in locked chunks."""
+    table = org.tables[obj]
+    ids = org.ids(obj)
+    out: list[RowView] = []
+    for start in range(0, len(ids), SCAN_CHUNK):
+        with org.lock:
+            out += [
+                view for view in (RowView(table, rid) for rid in ids[start : start + SCAN_CHUNK]) if predicate(view)
+            ]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +99,9 @@ def parse_search(body: Any, schema: ObjectSchema) -> SearchRequest:
     query = body.get("query")
     text_match = _text_query(str(query), schema) if query else None
 
-    def predicate(rec: Record) -> bool:
-        if compiled and not any(group(rec) for group in compiled):
-            return False
-        return text_match is None or text_match(rec)
+    predicate = _any_of(compiled) if compiled else None
+    if text_match is not None:
+        predicate = text_match if predicate is None else _all_of([predicate, text_match])
 
     limit = _int(body.get("limit"), DEFAULT_LIMIT, "limit")
     if not 0 < limit <= MAX_LIMIT:
@@ -75,7 +114,7 @@ def parse_search(body: Any, schema: ObjectSchema) -> SearchRequest:
             f"Search results are limited to {MAX_RESULTS} per query; 'after' must be below {MAX_RESULTS}",
         )
     props = tuple(str(p) for p in body.get("properties") or ())
-    return SearchRequest(predicate, _sorts(body.get("sorts") or [], schema), props, limit, offset)
+    return SearchRequest(predicate or _everything, _sorts(body.get("sorts") or [], schema), props, limit, offset)
 
 
 def _int(raw: Any, default: int, name: str) -> int:
@@ -100,8 +139,33 @@ def _group(group: Any, schema: ObjectSchema) -> Predicate:
     filters = group.get("filters") if isinstance(group, Mapping) else None
     if not isinstance(filters, list) or len(filters) > MAX_PER_GROUP:
         raise fail(400, "VALIDATION_ERROR", f"Each filterGroup needs a list of at most {MAX_PER_GROUP} filters")
-    tests = [_filter(f, schema) for f in filters]
-    return lambda rec: all(test(rec) for test in tests)
+    return _all_of([_filter(f, schema) for f in filters])
+
+
+def _everything(rec: Row) -> bool:
+    return True
+
+
+def _all_of(tests: list[Predicate]) -> Predicate:
+    """AND of ``tests`` (the single test itself when there is one: searches scan 100,000 records)."""
+    if len(tests) == 1:
+        return tests[0]
+
+    def predicate(rec: Row) -> bool:
+        return all(test(rec) for test in tests)
+
+    return predicate
+
+
+def _any_of(tests: list[Predicate]) -> Predicate:
+    """OR of ``tests`` (the single test itself when there is one)."""
+    if len(tests) == 1:
+        return tests[0]
+
+    def predicate(rec: Row) -> bool:
+        return any(test(rec) for test in tests)
+
+    return predicate
 
 
 def _filter(spec: Any, schema: ObjectSchema) -> Predicate:
@@ -136,7 +200,7 @@ def _filter(spec: Any, schema: ObjectSchema) -> Predicate:
 
 
 def _compare(fdef: FieldDef, name: str, test: Callable[[Any], bool], *, null_result: bool = False) -> Predicate:
-    def predicate(rec: Record) -> bool:
+    def predicate(rec: Row) -> bool:
         value = _key(fdef, rec.get(name))
         if value is None:
             return null_result
@@ -199,7 +263,7 @@ def _tokens(value: Any) -> list[str]:
 def _token_filter(name: str, token: str, *, negate: bool) -> Predicate:
     wanted = token.casefold()
 
-    def predicate(rec: Record) -> bool:
+    def predicate(rec: Row) -> bool:
         value = rec.get(name)
         if value in (None, ""):
             return negate
@@ -230,7 +294,7 @@ def _sorts(raw: Sequence[Any], schema: ObjectSchema) -> tuple[tuple[str, bool], 
     return tuple(out)
 
 
-def sort_records(records: list[Record], sort_keys: Sequence[tuple[str, bool]], schema: ObjectSchema) -> None:
+def sort_records(records: list[R], sort_keys: Sequence[tuple[str, bool]], schema: ObjectSchema) -> None:
     """Sort in place by the rules (nulls last), then by numeric id, as a stable keyset for paging."""
     records.sort(key=lambda r: int(r["hs_object_id"]))
     for name, desc in reversed(sort_keys):
@@ -241,5 +305,5 @@ def sort_records(records: list[Record], sort_keys: Sequence[tuple[str, bool]], s
         records[:] = present + missing
 
 
-def _sort_key(fdef: FieldDef, name: str) -> Callable[[Record], Any]:
+def _sort_key(fdef: FieldDef, name: str) -> Callable[[Row], Any]:
     return lambda rec: _key(fdef, rec.get(name))

@@ -21,7 +21,7 @@ from typing import Any
 
 from crmsync.sandbox.org import Record
 from crmsync.sandbox.schema import ObjectSchema, hs_wire
-from crmsync.sandbox.server import HttpError, Response, json_response
+from crmsync.sandbox.server import HttpError, Request, Response, json_response
 
 DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -154,3 +154,17 @@ def batch_response(
 def paging(after: str | None) -> dict[str, Any]:
     """The ``paging`` member of a forward-paged collection (empty when this is the last page)."""
     return {"paging": {"next": {"after": after, "link": f"?after={after}"}}} if after is not None else {}
+
+
+def request_json(req: Request) -> Any:
+    """The request body as JSON; 400 VALIDATION_ERROR when it is not JSON."""
+    try:
+        return req.json()
+    except ValueError:
+        raise fail(400, "VALIDATION_ERROR", "Invalid input JSON on line 1: the body is not JSON") from None
+
+
+def as_batch_error(refused: HttpError, context: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """A 4xx that a single write would have answered, as one entry of a batch answer's ``errors``."""
+    body = json.loads(refused.response.body)
+    return batch_error(str(body.get("category", "VALIDATION_ERROR")), str(body.get("message", "")), context)

@@ -306,3 +306,29 @@ def test_batch_limits_and_archive(portal: Portal) -> None:
     archive = BatchInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=portal.contacts[2])])
     portal.client.crm.contacts.batch_api.archive(archive)
     assert portal.org.is_deleted("contacts", portal.contacts[2])
+
+
+def test_batch_update_with_one_invalid_value_writes_nothing(portal: Portal) -> None:
+    """One invalid property in a batch update fails the whole batch with 400 before any record changes."""
+    inputs = [{"id": portal.contacts[0], "properties": {"firstname": "Changed"}},
+              {"id": portal.contacts[1], "properties": {"hs_lead_status": "NOT_A_STATUS"}}]  # fmt: skip
+    resp = portal.raw("POST", "/crm/v3/objects/contacts/batch/update", json={"inputs": inputs})
+    assert resp.status_code == 400
+    assert portal.org.value("contacts", portal.contacts[0], "firstname") == "First0"
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/crm/v3/objects/contacts/batch/read", b"{not json"),
+        ("/crm/v3/objects/contacts/batch/update", b'{"inputs": ["1001"]}'),
+        ("/crm/v3/objects/contacts/search", b"[1, 2]"),
+        ("/crm/v3/objects/contacts", b'{"properties": ["email"]}'),
+    ],
+    ids=["not-json", "input-not-object", "search-not-object", "properties-not-object"],
+)
+def test_malformed_bodies_are_400_not_500(portal: Portal, path: str, payload: bytes) -> None:
+    """Bodies that are not JSON or have the wrong shape answer 400 VALIDATION_ERROR, never a server error."""
+    resp = portal.raw("POST", path, data=payload, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400
+    assert resp.json()["category"] == "VALIDATION_ERROR"

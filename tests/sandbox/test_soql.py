@@ -451,3 +451,45 @@ def test_parse_raises_only_soql_error(text: str) -> None:
         outcome = err.error_code
     assert isinstance(outcome, str)
     assert outcome not in ("INVALID_FIELD", "INVALID_TYPE")
+
+
+def test_queries_built_by_simple_salesforce_format_soql_run() -> None:
+    """format_soql's quoting (aware datetimes as +00:00, lists as IN tuples, escaped quotes) is accepted."""
+    from simple_salesforce import format_soql
+
+    text = format_soql(
+        "SELECT Id FROM Lead WHERE SystemModstamp >= {} AND Id IN {} AND Email != {}",
+        datetime(2026, 3, 1, tzinfo=UTC),
+        ["00Q000000000000001", "00Q000000000000003", "00Q000000000000005"],
+        "o'brien@prospect.example",
+    )
+    assert _ids(_run(text)) == [1]
+
+
+TOOL_QUERIES = [
+    (
+        "airbyte-window",
+        "SELECT Id,SystemModstamp FROM Lead WHERE SystemModstamp >= 2026-03-01T00:00:00.000+00:00 AND "
+        "SystemModstamp < 2026-03-02T13:56:00.000+00:00 ORDER BY SystemModstamp ASC LIMIT 2000",
+        [1, 2, 3],
+    ),
+    (
+        "singer-bookmark",
+        "SELECT Id, SystemModstamp FROM Lead WHERE SystemModstamp >= 2026-03-02T13:55:00.000000Z "
+        "ORDER BY SystemModstamp ASC",
+        [3, 4],
+    ),
+    ("workbench-limit", "SELECT Id FROM Lead LIMIT 2", [1, 2]),
+    (
+        "mixed-with-parentheses",
+        "SELECT Id FROM Lead WHERE IsConverted = false AND (LeadSource = 'Webinar' OR LeadSource = null) "
+        "AND Owner.Type = 'Queue'",
+        [2, 5],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [q[1:] for q in TOOL_QUERIES], ids=[q[0] for q in TOOL_QUERIES])
+def test_queries_common_tools_send(text: str, expected: list[int]) -> None:
+    """Incremental-window queries as Airbyte and tap-salesforce write them, and Workbench-style ones, select right."""
+    assert _ids(_run(text)) == expected
