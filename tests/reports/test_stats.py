@@ -79,12 +79,17 @@ def test_rate_ratio_of_an_empty_group_is_none() -> None:
     assert rate_ratio(0, 0, 3, 5) is None
 
 
+def test_rate_ratio_without_any_success_is_none() -> None:
+    """0 of 29 against 0 of 51 compares nothing: no ratio rather than the correction's artefact (52/30)."""
+    assert rate_ratio(0, 29, 0, 51) is None
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 60), st.integers(1, 60), st.data())
 def test_rate_ratio_interval_contains_ratio_and_mirrors(n1: int, n2: int, data: st.DataObject) -> None:
     """The interval always contains the ratio, and swapping the groups inverts ratio and interval."""
     a = data.draw(st.integers(0, n1))
-    c = data.draw(st.integers(0, n2))
+    c = data.draw(st.integers(1 if a == 0 else 0, n2))
     ab = rate_ratio(a, n1, c, n2)
     ba = rate_ratio(c, n2, a, n1)
     assert ab is not None

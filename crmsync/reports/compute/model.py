@@ -52,7 +52,8 @@ class CherryPick:
     """Touch rate within SLA on attractive leads ÷ on the rest, with its 95 % Katz interval.
 
     ``index``, ``low`` and ``high`` are None when either segment has fewer than the minimum sample of
-    leads; ``flagged`` is true only when the whole interval lies above 1.
+    leads, or when no lead of either was worked in time (nothing to compare); ``flagged`` is true only when
+    the whole interval lies above 1.
     """
 
     index: float | None

@@ -63,11 +63,13 @@ def rate_ratio(a: int, n1: int, c: int, n2: int, z: float = Z_95) -> RateRatio |
     ``ln(R) ± z·sqrt(1/a − 1/n1 + 1/c − 1/n2)``, exponentiated. When any cell of the 2×2 table
     (``a``, ``n1−a``, ``c``, ``n2−c``) is zero, 0.5 is added to each cell first (Haldane–Anscombe), for the
     ratio as well as the interval, so the figures stay finite and the interval does not collapse to a point.
-    None when either group is empty. Raises ``ValueError`` on counts outside ``0 ≤ a ≤ n1``.
+    None when either group is empty, or when neither has a success (0/0 compares nothing: a rep who touched
+    no lead in time is shown by the SLA figures, not by a ratio). Raises ``ValueError`` on counts outside
+    ``0 ≤ a ≤ n1``.
     """
     if not (0 <= a <= n1 and 0 <= c <= n2):
         raise ValueError("counts must satisfy 0 ≤ successes ≤ trials")
-    if n1 == 0 or n2 == 0:
+    if n1 == 0 or n2 == 0 or a + c == 0:
         return None
     corrected = 0 in (a, n1 - a, c, n2 - c)
     fa, fn1, fc, fn2 = (a + 0.5, n1 + 1.0, c + 0.5, n2 + 1.0) if corrected else (a, n1, c, n2)
