@@ -53,8 +53,8 @@ def read_policy(path: str | Path) -> LoadedPolicy:
     name = str(path)
     try:
         content = Path(path).read_bytes()
-    except OSError as unreadable:
-        reason = unreadable.strerror or type(unreadable).__name__
+    except (OSError, ValueError) as unreadable:  # ValueError: a NUL byte in the path
+        reason = getattr(unreadable, "strerror", None) or str(unreadable) or type(unreadable).__name__
         raise PolicyError([PolicyProblem(name, 1, 1, "", f"cannot read the policy file: {reason}")]) from None
     return LoadedPolicy(parse_policy(content, name), name, content_hash(content))
 

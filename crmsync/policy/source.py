@@ -109,7 +109,7 @@ class PolicySource:
     def _stamp(self) -> _Stamp | None:
         try:
             found = os.stat(self.path)
-        except OSError:
+        except (OSError, ValueError):
             return None
         return (found.st_size, found.st_mtime_ns, found.st_ino)
 

@@ -287,3 +287,10 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(missing)
     assert list(caught.value.problems) == [f"{missing}:1:1: cannot read the policy file: No such file or directory"]
+
+
+def test_impossible_path() -> None:
+    """A path the OS cannot even look up (a NUL byte) is still a PolicyError."""
+    with pytest.raises(PolicyError) as caught:
+        load_policy("bad\0name.yaml")
+    assert list(caught.value.problems) == ["bad\0name.yaml:1:1: cannot read the policy file: embedded null byte"]
