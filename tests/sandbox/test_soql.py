@@ -32,9 +32,21 @@ LEAD_FIELDS = {
     "Crmsync_Status__c": "string",
 }
 USERS = {
-    "005A": {"Id": "005A", "Name": "Ann Diligent", "Email": "ann@org.example", "IsActive": True, "Type": "User"},
-    "005B": {"Id": "005B", "Name": "Bob Picky", "Email": "bob@org.example", "IsActive": False, "Type": "User"},
-    "00GQ": {"Id": "00GQ", "Name": "Holding", "Email": None, "Type": "Queue"},
+    "005000000000001AAA": {
+        "Id": "005000000000001AAA",
+        "Name": "Ann Diligent",
+        "Email": "ann@org.example",
+        "IsActive": True,
+        "Type": "User",
+    },
+    "005000000000002AAA": {
+        "Id": "005000000000002AAA",
+        "Name": "Bob Picky",
+        "Email": "bob@org.example",
+        "IsActive": False,
+        "Type": "User",
+    },
+    "00G000000000001AAA": {"Id": "00G000000000001AAA", "Name": "Holding", "Email": None, "Type": "Queue"},
 }
 
 
@@ -58,11 +70,19 @@ def _lead(n: int, owner: str, modstamp: datetime, **extra: object) -> dict[str, 
 
 
 LEADS = [
-    _lead(1, "005A", datetime(2026, 3, 1, 9, 0, tzinfo=UTC), Status="Working", Company="Acme"),
-    _lead(2, "00GQ", datetime(2026, 3, 1, 9, 0, tzinfo=UTC), LeadSource=None),
-    _lead(3, "005B", datetime(2026, 3, 2, 13, 55, tzinfo=UTC), Email="o'brien@prospect.example"),
-    _lead(4, "005A", datetime(2026, 3, 2, 13, 56, tzinfo=UTC), IsConverted=True, ConvertedDate=date(2026, 3, 2)),
-    _lead(5, "00GQ", datetime(2026, 2, 1, 0, 0, tzinfo=UTC), Company="acme corp", Crmsync_Status__c="hidden"),
+    _lead(1, "005000000000001AAA", datetime(2026, 3, 1, 9, 0, tzinfo=UTC), Status="Working", Company="Acme"),
+    _lead(2, "00G000000000001AAA", datetime(2026, 3, 1, 9, 0, tzinfo=UTC), LeadSource=None),
+    _lead(3, "005000000000002AAA", datetime(2026, 3, 2, 13, 55, tzinfo=UTC), Email="o'brien@prospect.example"),
+    _lead(
+        4,
+        "005000000000001AAA",
+        datetime(2026, 3, 2, 13, 56, tzinfo=UTC),
+        IsConverted=True,
+        ConvertedDate=date(2026, 3, 2),
+    ),
+    _lead(
+        5, "00G000000000001AAA", datetime(2026, 2, 1, 0, 0, tzinfo=UTC), Company="acme corp", Crmsync_Status__c="hidden"
+    ),
 ]
 
 
@@ -96,6 +116,10 @@ SELECTION_CASES = [
     ("SELECT Id FROM Lead WHERE SystemModstamp < 2026-03-02T13:55:00.001Z ORDER BY Id", [1, 2, 3, 5]),
     ("SELECT Id, OwnerId FROM Lead WHERE Id IN ('00Q000000000000001', '00Q000000000000004')", [1, 4]),
     ("SELECT Id FROM Lead WHERE Id NOT IN ('00Q000000000000001', '00Q000000000000004')", [2, 3, 5]),
+    ("SELECT Id FROM Lead WHERE Id = '00Q000000000000'", [1, 2, 3, 4, 5]),
+    ("SELECT Id FROM Lead WHERE OwnerId = '005000000000001'", [1, 4]),
+    ("SELECT Id FROM Lead WHERE OwnerId = '005000000000001aaa'", [1, 4]),
+    ("SELECT Id FROM Lead WHERE OwnerId != '00G000000000001AAA'", [1, 3, 4]),
     ("SELECT Id FROM Lead WHERE Owner.Type = 'Queue'", [2, 5]),
     ("SELECT Id FROM Lead WHERE Owner.Type != 'Queue' AND Status = 'Open'", [3, 4]),
     ("SELECT Id FROM Lead WHERE Status = 'working'", [1]),
@@ -111,8 +135,8 @@ SELECTION_CASES = [
     ("SELECT Id FROM Lead WHERE Email LIKE '%o\\'brien%'", [3]),
     ("SELECT Id FROM Lead WHERE Email = 'o\\'brien@prospect.example'", [3]),
     ("SELECT Id FROM Lead WHERE NOT Status = 'Open'", [1]),
-    ("SELECT Id FROM Lead WHERE (Status = 'Working' OR IsConverted = true) AND OwnerId = '005A'", [1, 4]),
-    ("SELECT Id FROM Lead WHERE Status = 'Working' OR (IsConverted = true AND OwnerId = '005B')", [1]),
+    ("SELECT Id FROM Lead WHERE (Status = 'Working' OR IsConverted = true) AND OwnerId = '005000000000001AAA'", [1, 4]),
+    ("SELECT Id FROM Lead WHERE Status = 'Working' OR (IsConverted = true AND OwnerId = '005000000000002AAA')", [1]),
     ("SELECT Id FROM Lead WHERE NOT (Owner.Type = 'Queue' OR Status = 'Working')", [3, 4]),
     ("SELECT Id FROM Lead WHERE ConvertedDate = 2026-03-02", [4]),
     ("SELECT Id FROM Lead WHERE ConvertedDate = TODAY", [4]),
@@ -160,11 +184,11 @@ def test_records_have_the_documented_shape_with_nested_polymorphic_owner() -> No
             "attributes": {"type": "Lead", "url": "/services/data/v59.0/sobjects/Lead/00Q000000000000004"},
             "Id": "00Q000000000000004",
             "Owner": {
-                "attributes": {"type": "Name", "url": "/services/data/v59.0/sobjects/User/005A"},
+                "attributes": {"type": "Name", "url": "/services/data/v59.0/sobjects/User/005000000000001AAA"},
                 "Type": "User",
                 "Email": "ann@org.example",
             },
-            "OwnerId": "005A",
+            "OwnerId": "005000000000001AAA",
             "SystemModstamp": "2026-03-02T13:56:00.000+0000",
             "ConvertedDate": "2026-03-02",
         }
@@ -177,7 +201,7 @@ def test_field_names_are_canonicalised_in_the_output() -> None:
     records = _run("select id, owner.type, systemmodstamp from lead where id = '00Q000000000000002'")
     assert list(records[0]) == ["attributes", "Id", "Owner", "SystemModstamp"]
     assert records[0]["Owner"] == {
-        "attributes": {"type": "Name", "url": "/services/data/v59.0/sobjects/Group/00GQ"},
+        "attributes": {"type": "Name", "url": "/services/data/v59.0/sobjects/Group/00G000000000001AAA"},
         "Type": "Queue",
     }
 
@@ -226,7 +250,10 @@ def test_other_objects_tasks_by_who_and_users_and_queues() -> None:
     users = [dict(u) for u in USERS.values() if u["Type"] == "User"]
     user_q = parse("SELECT Id, Name, Email, IsActive FROM User WHERE IsActive = true")
     assert [r["Name"] for r in execute(user_q, users, sobject="User", now=NOW).records()] == ["Ann Diligent"]
-    groups = [{"Id": "00GQ", "Name": "Holding", "Type": "Queue"}, {"Id": "00GR", "Name": "Roles", "Type": "Role"}]
+    groups = [
+        {"Id": "00G000000000001AAA", "Name": "Holding", "Type": "Queue"},
+        {"Id": "00G000000000002AAA", "Name": "Roles", "Type": "Role"},
+    ]
     group_q = parse("SELECT Id, Name FROM Group WHERE Type = 'Queue'")
     assert execute(group_q, groups, sobject="Group", now=NOW).records()[0]["Name"] == "Holding"
 
@@ -283,7 +310,7 @@ ERROR_CASES = [
         "unexpected token: ':' (bind variables are not supported)",
     ),
     (
-        "SELECT Id FROM Lead WHERE Status = 'Open' AND IsConverted = false OR OwnerId = '005A'",
+        "SELECT Id FROM Lead WHERE Status = 'Open' AND IsConverted = false OR OwnerId = '005000000000001AAA'",
         "MALFORMED_QUERY",
         67,
         "unexpected token: 'OR' (expected AND or ')' (use parentheses to mix AND and OR))",
@@ -336,6 +363,7 @@ ERROR_CASES = [
         "INCLUDES is not supported by the crmsync sandbox)",
     ),
     ("SELECT Id FROM Lead OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", 28, "Maximum SOQL offset allowed is 2000"),
+    ("SELECT Id FROM Lead WHERE OwnerId IN ('1001')", "INVALID_QUERY_FILTER_OPERATOR", 39, "invalid ID field: 1001"),
     (
         "SELECT Id FROM Lead WHERE SystemModstamp > '2026-03-01T00:00:00Z'",
         "INVALID_FIELD",
@@ -416,20 +444,23 @@ def test_unknown_object_error_is_invalid_type() -> None:
 
 def test_string_escapes_decode_as_documented() -> None:
     """Quoted-string escapes (\\n \\t \\' \\\\ \\uXXXX) decode to the characters Salesforce documents."""
-    rows = [_lead(7, "005A", NOW, Company="a\nb\t'c'\\ é")]
+    rows = [_lead(7, "005000000000001AAA", NOW, Company="a\nb\t'c'\\ é")]
     assert _ids(_run("SELECT Id FROM Lead WHERE Company = 'a\\nb\\t\\'c\\'\\\\ \\u00e9'", rows)) == [7]
 
 
 def test_like_escapes_match_percent_and_underscore_literally() -> None:
     """In LIKE, \\% and \\_ match a literal percent and underscore, while bare % and _ stay wildcards."""
-    rows = [_lead(1, "005A", NOW, Company="50% off"), _lead(2, "005A", NOW, Company="50 percent off")]
+    rows = [
+        _lead(1, "005000000000001AAA", NOW, Company="50% off"),
+        _lead(2, "005000000000001AAA", NOW, Company="50 percent off"),
+    ]
     assert _ids(_run("SELECT Id FROM Lead WHERE Company LIKE '50\\%%'", rows)) == [1]
     assert _ids(_run("SELECT Id FROM Lead WHERE Company LIKE '50_ off'", rows)) == [1]
 
 
 def test_iso_string_values_compare_as_datetimes() -> None:
     """Rows holding Salesforce-formatted datetime strings compare with datetime literals by instant."""
-    rows = [_lead(1, "005A", NOW, SystemModstamp="2026-03-02T13:00:00.000+0000")]
+    rows = [_lead(1, "005000000000001AAA", NOW, SystemModstamp="2026-03-02T13:00:00.000+0000")]
     assert _ids(_run("SELECT Id FROM Lead WHERE SystemModstamp < 2026-03-02T14:00:00+01:00", rows)) == []
     assert _ids(_run("SELECT Id FROM Lead WHERE SystemModstamp < 2026-03-02T14:00:01+01:00", rows)) == [1]
 

@@ -39,6 +39,8 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _TEXT_TYPES = frozenset({"id", "reference", "string", "picklist", "multipicklist", "email", "phone", "textarea", "url"})
+_ID_TYPES = frozenset({"id", "reference"})
+_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 _NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 _ALLOWED = {
     "datetime": ({"datetime", "date_literal", "null"}, "dateTime", "should not be enclosed in quotes"),
@@ -110,6 +112,7 @@ def compile_condition(query: Query, schema: Schema, cond: Condition, now: dateti
 def _comparison(query: Query, schema: Schema, cond: Comparison, now: datetime) -> Predicate:
     getter = schema.getter(query, cond.field)
     literals = cond.values if cond.value is None else (cond.value,)
+    field_type = ""
     if len(cond.field.path) == 1:
         field_type = schema.field_type(schema.canonical_field(query, cond.field, cond.field.path[0]))
         for literal in literals:
@@ -117,7 +120,11 @@ def _comparison(query: Query, schema: Schema, cond: Comparison, now: datetime) -
     if cond.op == "LIKE":
         assert cond.value is not None
         return _like(getter, cond.value.raw)
-    tests = [_test(cond.op if cond.op not in ("IN", "NOT IN") else "=", literal, now) for literal in literals]
+    op = cond.op if cond.op not in ("IN", "NOT IN") else "="
+    if field_type in _ID_TYPES and op in ("=", "!="):
+        tests = [_id_test(query, op, literal) or _test(op, literal, now) for literal in literals]
+    else:
+        tests = [_test(op, literal, now) for literal in literals]
     negate = cond.op == "NOT IN"
 
     def predicate(row: Row) -> bool:
@@ -126,6 +133,29 @@ def _comparison(query: Query, schema: Schema, cond: Comparison, now: datetime) -
         return hit != negate
 
     return predicate
+
+
+def _id_test(query: Query, op: str, literal: Literal) -> Callable[[object], bool] | None:
+    """Id comparison as Salesforce does it: a 15-character id matches the 18-character form (case-sensitively),
+    an 18-character one matches case-insensitively; anything else non-empty is INVALID_QUERY_FILTER_OPERATOR.
+    None for literals that are not ids (null, empty string): the ordinary test applies."""
+    if not isinstance(literal.value, str) or not literal.value:
+        return None
+    wanted = literal.value
+    if not _ID.fullmatch(wanted):
+        raise SoqlError(query.text, literal.pos, f"invalid ID field: {wanted}", "INVALID_QUERY_FILTER_OPERATOR")
+    if len(wanted) == 15:
+
+        def match(value: object) -> bool:
+            return isinstance(value, str) and value[:15] == wanted
+
+    else:
+        folded = wanted.casefold()
+
+        def match(value: object) -> bool:
+            return isinstance(value, str) and value.casefold() == folded
+
+    return match if op == "=" else (lambda value: not match(value))
 
 
 def _check_type(query: Query, cond: Comparison, field_type: str, literal: Literal) -> None:

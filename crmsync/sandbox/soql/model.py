@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal as TypingLiteral
 
-ErrorCode = TypingLiteral["MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "NUMBER_OUTSIDE_VALID_RANGE"]
+ErrorCode = TypingLiteral[
+    "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "NUMBER_OUTSIDE_VALID_RANGE", "INVALID_QUERY_FILTER_OPERATOR"
+]
 
 
 class SoqlError(Exception):
