@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from crmsync.clock import SystemClock
 from crmsync.errors import ConfigError
@@ -53,6 +54,9 @@ def report(
         found = report_from_store(database, policy, period, now)
     finally:
         database.dispose()
+    if out is None and output is Format.TABLE:
+        render_terminal(found, console=Console())
+        return
     text = _render(found, output)
     if out is None:
         typer.echo(text, nl=False)

@@ -3,7 +3,8 @@
 Leads relevant to a period are those with an ownership event since the period began, those closed in it,
 those created in it, and every open MQL (the stale snapshot needs them). They are read by keyset pages of
 :data:`CHUNK` leads; each page's assignments and activities come in two ``IN`` queries, so memory holds one
-page of history, whatever the size of the org. Ids are qualified with their connection (``conn:id``), so
+page of history, whatever the size of the org (the session's identity map holds loaded rows weakly, and the
+caller's pending objects are left alone). Ids are qualified with their connection (``conn:id``), so
 several connections can share one report.
 """
 
@@ -52,7 +53,6 @@ def load_histories(session: Session, policy: Policy, period: Period, now: dateti
             return
         yield from _histories(session, leads, source_fields, now)
         after = (leads[-1].connection, leads[-1].lead_id)
-        session.expunge_all()
 
 
 def _relevant(period: Period) -> Any:

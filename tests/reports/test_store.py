@@ -140,3 +140,23 @@ def test_cli_report_rejects_bad_periods(args: list[str], tmp_path: Path, monkeyp
     monkeypatch.setattr("sys.argv", ["crmsync", "report", *args])
     assert run_guarded(app) == 2
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [("table", "ana@acme.test"), ("csv", "rep,ana@acme.test,5,5,4,80.0"), ("html", '<section id="cherry-pick">')],
+    ids=["table", "csv", "html"],
+)
+def test_cli_report_prints_each_format(
+    fmt: str, expected: str, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--out`` the report goes to standard output in the chosen format."""
+    database.dispose()
+    policy_file = tmp_path / "policies.yaml"
+    policy_file.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("CRMSYNC_DATABASE_URL", str(database.engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("CRMSYNC_POLICY_FILE", str(policy_file))
+    args = ["report", "--from", "2026-03-02", "--to", "2026-03-08", "--format", fmt]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert expected in result.output
