@@ -332,3 +332,30 @@ def test_malformed_bodies_are_400_not_500(portal: Portal, path: str, payload: by
     resp = portal.raw("POST", path, data=payload, headers={"Content-Type": "application/json"})
     assert resp.status_code == 400
     assert resp.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_keyset_window_search_walks_every_contact_once(portal: Portal) -> None:
+    """The incremental pattern (modified window AND hs_object_id > last id, sorted by id) visits each contact once."""
+    api = portal.client.crm.contacts.search_api
+    seen: list[str] = []
+    last = "0"
+    while True:
+        filters = [
+            {
+                "propertyName": "lastmodifieddate",
+                "operator": "GTE",
+                "value": str(int(NOW.timestamp() * 1000) - 7_200_000),
+            },
+            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(int(NOW.timestamp() * 1000))},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": last},
+        ]
+        request = PublicObjectSearchRequest(
+            filter_groups=[{"filters": filters}], sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            properties=["lastmodifieddate"], limit=5,
+        )  # fmt: skip
+        page = api.do_search(request)
+        if not page.results:
+            break
+        seen += [c.id for c in page.results]
+        last = page.results[-1].id
+    assert seen == portal.contacts

@@ -191,3 +191,21 @@ def test_property_definition_errors(portal: Portal) -> None:
     assert "needs options" in resp.json()["message"]
     assert portal.raw("GET", "/crm/v3/properties/widgets").status_code == 400
     assert portal.raw("GET", "/crm/v3/properties/0-1/email").json()["name"] == "email"
+
+
+def test_engagement_read_update_archive_round_trip(portal: Portal) -> None:
+    """A task can be read, updated (hs_lastmodifieddate moves), listed, archived and listed as archived."""
+    api = portal.client.crm.objects.tasks.basic_api
+    made = api.create(_input(tasks, portal.contacts[0], 204, {"hs_timestamp": "2026-03-02T13:00:00Z",
+                                                             "hs_task_subject": "Call back"}))  # fmt: skip
+    portal.clock.advance(timedelta(minutes=5))
+    done = api.update(made.id, tasks.SimplePublicObjectInput(properties={"hs_task_status": "COMPLETED"}))
+    assert done.properties["hs_task_status"] == "COMPLETED"
+    assert done.properties["hs_lastmodifieddate"] == "2026-03-02T14:05:00.000Z"
+    read = api.get_by_id(made.id, properties=["hs_task_subject", "hs_task_status"], associations=["contacts"])
+    assert read.properties == {"hs_task_subject": "Call back", "hs_task_status": "COMPLETED"}
+    assert [a.id for a in read.associations["contacts"].results] == [portal.contacts[0]]
+    assert [t.id for t in api.get_page().results] == [made.id]
+    api.archive(made.id)
+    assert api.get_page().results == []
+    assert [t.id for t in api.get_page(archived=True).results] == [made.id]
