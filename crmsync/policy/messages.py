@@ -148,7 +148,9 @@ def _message(root: type[BaseModel], details: list[ErrorDetails]) -> str:
     kind = first["type"]
     if kind == "extra_forbidden":
         key = str(first["loc"][-1])
-        return f"unknown key {key!r}{suggest(key, _keys_of(_model_at(root, first['loc'][:-1])))}"
+        known = _keys_of(_model_at(root, first["loc"][:-1]))
+        hint = suggest(key, known) or (f"; known keys: {', '.join(known)}" if known else "")
+        return f"unknown key {key!r}{hint}"
     if kind == "missing":
         return f"missing required key {first['loc'][-1]!r}"
     if all(d["type"] in KINDS for d in details):

@@ -210,6 +210,14 @@ BROKEN: list[tuple[str, str, str, list[str]]] = [
         "version: 2",
         ["policy.yaml:1:10: version: expected 1, got 2"],
     ),
+    (
+        "unknown operator in a nested condition",
+        "{field: LeadSource, eq: Trade Show}",
+        "{not: {field: LeadSource, equal: Trade Show}}",
+        [
+            "policy.yaml:11:76: routing[0].when.not.equal: unknown key 'equal'; known keys: field, eq, ne, in, not_in, gt, gte, lt, lte, contains, exists, matches"
+        ],
+    ),
 ]
 
 
