@@ -114,7 +114,12 @@ def test_daily_quota_reached_mid_cycle_stops_without_retrying(make_env: EnvFacto
 def test_our_reserve_stops_before_the_crm_refuses(make_env: EnvFactory) -> None:
     """With a small quota, our 80 % reserve refuses new work itself: the CRM never answers 403."""
     env = make_env(Vendor.SALESFORCE, quota=5)
-    with pytest.raises(BudgetExhaustedError):
+
+    def cycle() -> None:
         for _ in range(10):
             env.crm.current_owners(env.leads)
+
+    with pytest.raises(BudgetExhaustedError):
+        cycle()
+    assert env.requests("sf.query") == 4
     assert env.stats.snapshot()["by_status"].get("403", 0) == 0
