@@ -65,7 +65,7 @@ def _check(
     if value in (None, ""):
         return None
     try:
-        parse_value(fdef, value)
+        parse_value(fdef, _wire_text(fdef, value))
     except ValueError:
         if fdef.options:
             allowed = ", ".join(fdef.options)
@@ -78,12 +78,20 @@ def _check(
     return None
 
 
+def _wire_text(fdef: FieldDef, value: Any) -> Any:
+    """HubSpot takes every value as a string; JSON numbers and booleans sent instead are read as their text
+    (``true``/``false``, ``42``) except where the property type parses them itself."""
+    if isinstance(value, bool) and fdef.type not in ("bool", "boolean"):
+        return "true" if value else "false"
+    if isinstance(value, int | float) and not isinstance(value, bool) and fdef.type in ("string", "enumeration"):
+        return str(value)
+    return value
+
+
 def _convert(fdef: FieldDef, value: Any) -> Any:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) and fdef.type not in ("bool", "boolean"):
-        value = "true" if value else "false"
-    return parse_value(fdef, value if not isinstance(value, int | float) or fdef.type != "string" else str(value))
+    return parse_value(fdef, _wire_text(fdef, value))
 
 
 def ensure_unique_email(org: Org, values: Mapping[str, Any], record_id: str | None) -> None:

@@ -359,3 +359,17 @@ def test_keyset_window_search_walks_every_contact_once(portal: Portal) -> None:
         seen += [c.id for c in page.results]
         last = page.results[-1].id
     assert seen == portal.contacts
+
+
+def test_json_numbers_are_accepted_as_property_text(portal: Portal) -> None:
+    """A PATCH sending numbers instead of strings is read as their text, and comes back as strings."""
+    owner = int(portal.owners["bob"])
+    resp = portal.raw(
+        "PATCH",
+        f"/crm/v3/objects/contacts/{portal.contacts[0]}",
+        json={"properties": {"hubspot_owner_id": owner, "crmsync_reassignments": 3}},
+    )
+    assert resp.status_code == 200
+    props = resp.json()["properties"]
+    assert (props["hubspot_owner_id"], props["crmsync_reassignments"]) == (str(owner), "3")
+    assert portal.org.find("contacts", "hubspot_owner_id", str(owner)) == [portal.contacts[0]]
