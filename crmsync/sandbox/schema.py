@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 SF_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
-SF_LEAD_SOURCES = ("Web", "Webinar", "Trade Show", "Partner Referral", "Content", "Phone Inquiry", "Other")
+SF_LEAD_SOURCES = (
+    "Demo Request", "Web", "Webinar", "Trade Show", "Partner Referral", "Content", "Phone Inquiry", "Other",
+)  # fmt: skip
 DISPOSITION_REASONS = ("No Response", "Not Interested", "Bad Timing", "Wrong Contact", "Duplicate", "Unqualified")
 HS_LEAD_STATUSES = (
     "NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING",
