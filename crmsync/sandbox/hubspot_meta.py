@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from crmsync.sandbox.hubspot_wire import batch_error, batch_response, fail, iso, paging, request_json
+from crmsync.sandbox.hubspot_wire import batch_error, batch_response, fail, int_arg, iso, paging, request_json
 from crmsync.sandbox.org import Org, Record
 from crmsync.sandbox.schema import FieldDef
 from crmsync.sandbox.server import Request, Response, Router, json_response
@@ -77,8 +77,8 @@ class MetaApi:
     def owners(self, req: Request) -> Response:
         """A page of owners in id order; ``archived=true`` lists only deactivated ones."""
         archived = (req.arg("archived") or "false").lower() == "true"
-        limit = min(max(_int(req.arg("limit"), 100), 1), MAX_OWNERS_PAGE)
-        after = _int(req.arg("after"), 0)
+        limit = min(max(int_arg(req, "limit", 100), 1), MAX_OWNERS_PAGE)
+        after = int_arg(req, "after", 0)
         email = (req.arg("email") or "").lower()
         rows = [
             r for r in self.org.rows("owners", include_deleted=True) if (r.get("archivedAt") is not None) == archived
@@ -130,8 +130,8 @@ class MetaApi:
         if self.org.get(from_obj, req.params["id"]) is None:
             raise fail(404, "OBJECT_NOT_FOUND", f"{from_obj} {req.params['id']} not found")
         links = self._links(from_obj, req.params["id"], to_obj)
-        limit = min(max(_int(req.arg("limit"), MAX_ASSOC_PAGE), 1), MAX_ASSOC_PAGE)
-        start = _int(req.arg("after"), 0)
+        limit = min(max(int_arg(req, "limit", MAX_ASSOC_PAGE), 1), MAX_ASSOC_PAGE)
+        start = int_arg(req, "after", 0)
         page = links[start : start + limit]
         nxt = str(start + limit) if start + limit < len(links) else None
         return json_response(200, {"results": page, **paging(nxt)})
@@ -232,10 +232,3 @@ def _property_def(body: dict[str, Any]) -> FieldDef:
         name=str(body["name"]), type=str(body["type"]), label=str(body["label"]), custom=True, options=options,
         unique=bool(body.get("hasUniqueValue")), field_type=str(body["fieldType"]), group=str(body["groupName"]),
     )  # fmt: skip
-
-
-def _int(raw: str | None, default: int) -> int:
-    try:
-        return int(raw) if raw not in (None, "") else default
-    except ValueError:
-        raise fail(400, "VALIDATION_ERROR", f"'{raw}' is not an integer") from None

@@ -27,6 +27,7 @@ from crmsync.sandbox.hubspot_wire import (
     batch_error,
     batch_response,
     fail,
+    int_arg,
     paging,
     public_object,
     request_json,
@@ -145,8 +146,8 @@ class ObjectApi:
         """One page of records in id order; ``after`` is the id the page starts at."""
         obj = req.params["obj"]
         archived = (req.arg("archived") or "false").lower() == "true"
-        limit = min(max(int(req.arg("limit") or 10), 1), MAX_PAGE)
-        after = int(req.arg("after") or 0)
+        limit = min(max(int_arg(req, "limit", 10), 1), MAX_PAGE)
+        after = int_arg(req, "after", 0)
         ids = self._archived_ids(obj) if archived else self._live_ids(obj)
         start = bisect.bisect_left(ids, after, key=int)
         page, rest = ids[start : start + limit], ids[start + limit : start + limit + 1]
@@ -199,14 +200,11 @@ class ObjectApi:
 
     def create(self, req: Request) -> Response:
         """201 with the new record (its properties as sent plus the defaults)."""
-        rec = self._create_one(req, request_json(req))
-        sent = list((request_json(req) or {}).get("properties") or {})
-        return json_response(
-            201,
-            self._render(
-                req, rec, sent + list(wanted_properties(req.params["obj"], self.org.schema(req.params["obj"]), None))
-            ),
-        )
+        obj = req.params["obj"]
+        body = request_json(req)
+        rec = self._create_one(req, body)
+        sent = list(body.get("properties") or {})
+        return json_response(201, self._render(req, rec, [*sent, *wanted_properties(obj, self.org.schema(obj), None)]))
 
     def update(self, req: Request) -> Response:
         """200 with the updated record; 404 when the id is unknown."""
@@ -214,7 +212,10 @@ class ObjectApi:
         record_id = self._resolve(obj, req.params["id"], req.arg("idProperty"))
         if record_id is None:
             raise self._not_found(req)
-        raw = (request_json(req) or {}).get("properties")
+        body = request_json(req)
+        if not isinstance(body, dict):
+            raise fail(400, "VALIDATION_ERROR", "Invalid input JSON: the body must be an object with properties")
+        raw = body.get("properties")
         rec = self._update_one(req, record_id, raw)
         return json_response(
             200, self._render(req, rec, [*list(raw or {}), *wanted_properties(obj, self.org.schema(obj), None)])

@@ -168,3 +168,12 @@ def as_batch_error(refused: HttpError, context: Mapping[str, Sequence[str]]) -> 
     """A 4xx that a single write would have answered, as one entry of a batch answer's ``errors``."""
     body = json.loads(refused.response.body)
     return batch_error(str(body.get("category", "VALIDATION_ERROR")), str(body.get("message", "")), context)
+
+
+def int_arg(req: Request, name: str, default: int) -> int:
+    """An integer query parameter; 400 VALIDATION_ERROR when it is not one."""
+    raw = req.arg(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise fail(400, "VALIDATION_ERROR", f"'{name}' must be an integer, got '{raw}'") from None

@@ -373,3 +373,18 @@ def test_json_numbers_are_accepted_as_property_text(portal: Portal) -> None:
     props = resp.json()["properties"]
     assert (props["hubspot_owner_id"], props["crmsync_reassignments"]) == (str(owner), "3")
     assert portal.org.find("contacts", "hubspot_owner_id", str(owner)) == [portal.contacts[0]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kw"),
+    [
+        ("GET", "/crm/v3/objects/contacts", {"params": {"limit": "ten"}}),
+        ("GET", "/crm/v3/owners/", {"params": {"after": "x"}}),
+        ("PATCH", "/crm/v3/objects/contacts/1001", {"json": ["not", "an", "object"]}),
+    ],
+    ids=["list-limit", "owners-after", "patch-list-body"],
+)
+def test_bad_parameters_are_400_not_500(portal: Portal, method: str, path: str, kw: dict[str, object]) -> None:
+    """Non-integer paging parameters and a non-object PATCH body answer 400 VALIDATION_ERROR."""
+    resp = portal.raw(method, path, **kw)
+    assert (resp.status_code, resp.json()["category"]) == (400, "VALIDATION_ERROR")
