@@ -107,7 +107,14 @@ def _first_touch(report: Report) -> str:
 
 def _cherry(report: Report) -> str:
     rows = [
-        (r.email, r.cherry_pick.index, r.cherry_pick.low, r.cherry_pick.high, r.cherry_pick.flagged)
+        svg.IntervalRow(
+            r.email,
+            r.cherry_pick.index,
+            r.cherry_pick.low,
+            r.cherry_pick.high,
+            r.cherry_pick.flagged,
+            text.no_index_reason(r.cherry_pick, report.min_sample),
+        )
         for r in report.reps
     ]
     note = (
@@ -173,7 +180,7 @@ def _reps(report: Report) -> str:
             text.minutes(f.median_first_touch_business_minutes), text.minutes(f.p90_first_touch_business_minutes),
             text.number(f.touches_per_lead, 2), text.number(f.minutes_per_lead), str(f.breaches),
             f"{f.reassignments_in}/{f.reassignments_out}", str(f.early_closes), str(f.stale_mqls),
-            text.cherry(r.cherry_pick), text.number(r.touch_gini, 2),
+            text.cherry(r.cherry_pick, report.min_sample), text.number(r.touch_gini, 2),
         )  # fmt: skip
         cls = ' class="flagged"' if r.cherry_pick.flagged else ""
         rows.append((f'{cls} data-rep="{escape(r.email)}"', cells))

@@ -50,7 +50,7 @@ def _reps(report: Report) -> Table:
             text.minutes(f.median_first_touch_business_minutes), text.minutes(f.p90_first_touch_business_minutes),
             text.number(f.touches_per_lead, 2), text.number(f.minutes_per_lead),
             str(f.breaches), f"{f.reassignments_in}/{f.reassignments_out}", str(f.early_closes),
-            str(f.stale_mqls), text.cherry(rep.cherry_pick), text.number(rep.touch_gini, 2),
+            str(f.stale_mqls), text.cherry(rep.cherry_pick, report.min_sample), text.number(rep.touch_gini, 2),
         )  # fmt: skip
     return table
 

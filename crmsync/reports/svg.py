@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import NamedTuple
 
 from crmsync.reports.compute import TeamCapacityFigures
 
@@ -76,13 +77,29 @@ def histogram(chart_id: str, title: str, buckets: Sequence[tuple[str, int]]) -> 
     return _svg(chart_id, title, height, body)
 
 
-def interval_chart(
-    chart_id: str, title: str, rows: Sequence[tuple[str, float | None, float | None, float | None, bool]]
-) -> str:
-    """Point and whiskers per (label, index, low, high, flagged) on a log scale, a reference line at 1."""
-    known = [v for _, i, lo, hi, _ in rows for v in (i, lo, hi) if v is not None and v > 0]
-    lo_axis = min([0.25, *known])
-    hi_axis = max([4.0, *known])
+class IntervalRow(NamedTuple):
+    """One row of :func:`interval_chart`: an index with its interval, or ``None`` and a ``note`` saying why."""
+
+    label: str
+    value: float | None
+    low: float | None
+    high: float | None
+    flagged: bool
+    note: str = ""
+
+
+def _log2_ticks(low: float, high: float) -> list[float]:
+    """Powers of two from ``low`` to ``high`` (both powers of two), thinned to at most nine, 1 always kept."""
+    first, last = round(math.log2(low)), round(math.log2(high))
+    step = max(1, math.ceil((last - first + 1) / 9))
+    return [2.0**e for e in range(first, last + 1) if e % step == 0]
+
+
+def interval_chart(chart_id: str, title: str, rows: Sequence[IntervalRow]) -> str:
+    """Point and whiskers per row on a log scale (powers of two), a dashed reference line at 1."""
+    known = [v for r in rows for v in (r.value, r.low, r.high) if v is not None and v > 0]
+    lo_axis = 2.0 ** math.floor(math.log2(min([0.25, *known])))
+    hi_axis = 2.0 ** math.ceil(math.log2(max([4.0, *known])))
     plot = WIDTH - LABEL_W - 40
 
     def x(value: float) -> float:
@@ -91,23 +108,21 @@ def interval_chart(
     height = 40 + len(rows) * ROW_H
     body = [f'<line class="ref" x1="{_f(x(1.0))}" y1="4" x2="{_f(x(1.0))}" y2="{_f(height - 22)}" stroke="{INK}" '
             'stroke-dasharray="4 3"/>']  # fmt: skip
-    for tick in (0.25, 0.5, 1.0, 2.0, 4.0):
-        if lo_axis <= tick <= hi_axis:
-            body.append(_text(x(tick), height - 6, f"{tick:g}", "middle", "muted"))
-    for i, (label, index, low, high, flagged) in enumerate(rows):
+    body += [_text(x(tick), height - 6, f"{tick:g}", "middle", "muted") for tick in _log2_ticks(lo_axis, hi_axis)]
+    for i, row in enumerate(rows):
         y = 14 + i * ROW_H
-        body.append(_text(LABEL_W - 8, y + 4, label, "end"))
-        if index is None or low is None or high is None:
-            body.append(_text(LABEL_W, y + 4, "below the minimum sample", cls="muted"))
+        body.append(_text(LABEL_W - 8, y + 4, row.label, "end"))
+        if row.value is None or row.low is None or row.high is None:
+            body.append(_text(LABEL_W, y + 4, row.note or "no index", cls="muted"))
             continue
-        colour = PALETTE[3] if flagged else PALETTE[0]
+        colour = PALETTE[3] if row.flagged else PALETTE[0]
         body.append(
-            f'<line x1="{_f(x(low))}" y1="{y}" x2="{_f(x(high))}" y2="{y}" stroke="{colour}" stroke-width="2"/>'
+            f'<line x1="{_f(x(row.low))}" y1="{y}" x2="{_f(x(row.high))}" y2="{y}" stroke="{colour}" stroke-width="2"/>'
         )
         body.append(
-            f'<circle class="point" data-label="{escape(label)}" data-value="{index:.3f}" data-low="{low:.3f}" '
-            f'data-high="{high:.3f}" data-flagged="{str(flagged).lower()}" cx="{_f(x(index))}" cy="{y}" r="5" '
-            f'fill="{colour}"/>'
+            f'<circle class="point" data-label="{escape(row.label)}" data-value="{row.value:.3f}" '
+            f'data-low="{row.low:.3f}" data-high="{row.high:.3f}" data-flagged="{str(row.flagged).lower()}" '
+            f'cx="{_f(x(row.value))}" cy="{y}" r="5" fill="{colour}"/>'
         )
     return _svg(chart_id, title, height, body)
 

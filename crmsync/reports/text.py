@@ -30,10 +30,19 @@ def minutes(value: float | None) -> str:
     return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
 
 
-def cherry(value: CherryPick) -> str:
-    """``1.42 [1.05–1.93] ⚑`` (flag when the interval lies above 1), or ``— (n 3/12)`` below the sample."""
+def no_index_reason(value: CherryPick, min_sample: int) -> str:
+    """Why a rep has no index: too few leads in a segment, or no lead of either worked in time."""
+    if min(value.attractive_leads, value.rest_leads) < min_sample:
+        return f"below the minimum sample (n {value.attractive_leads}/{value.rest_leads})"
+    return "no lead worked in time"
+
+
+def cherry(value: CherryPick, min_sample: int) -> str:
+    """``1.42 [1.05–1.93] ⚑`` (flag when the interval lies above 1), or ``— (n 3/12)`` / ``— (none in time)``."""
     if value.index is None or value.low is None or value.high is None:
-        return f"{NONE} (n {value.attractive_leads}/{value.rest_leads})"
+        if min(value.attractive_leads, value.rest_leads) < min_sample:
+            return f"{NONE} (n {value.attractive_leads}/{value.rest_leads})"
+        return f"{NONE} (none in time)"
     flag = " ⚑" if value.flagged else ""
     return f"{value.index:.2f} [{value.low:.2f}–{value.high:.2f}]{flag}"
 

@@ -96,3 +96,19 @@ def test_html_escapes_names() -> None:
     page = render_html(build_report([history], [rep], sample.rules(), sample.PERIOD, sample.NOW))
     assert "<img src=x>" not in page
     assert "x&lt;b&gt;@acme.test" in page
+
+
+def test_no_index_reasons_and_wide_interval_axis() -> None:
+    """A rep with no lead worked in time is told apart from a small sample; a wide interval widens the axis."""
+    from crmsync.reports import svg, text
+    from crmsync.reports.compute import CherryPick
+
+    idle = CherryPick(None, None, None, 29, 0, 51, 0, flagged=False, corrected=False)
+    few = CherryPick(None, None, None, 3, 1, 40, 9, flagged=False, corrected=False)
+    assert text.cherry(idle, 20) == "— (none in time)"
+    assert text.cherry(few, 20) == "— (n 3/40)"
+    assert text.no_index_reason(few, 20) == "below the minimum sample (n 3/40)"
+    chart = svg.interval_chart("c", "t", [svg.IntervalRow("x", 72.1, 4.5, 1152.2, True)])
+    assert '">1024</text>' in chart
+    assert '">1</text>' in chart
+    assert 'data-flagged="true"' in chart
