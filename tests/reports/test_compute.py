@@ -113,7 +113,7 @@ def test_team_source_campaign_and_totals(report: Report) -> None:
 def test_first_touch_histogram(report: Report) -> None:
     """Six first touches: 10 min, four between 15 and 60 min, one of 2 h."""
     assert dict(report.first_touch_histogram) == {
-        "< 15 min": 1, "15–60 min": 4, "1–4 h": 1, "4–8 h": 0, "1–2 d": 0, "2–5 d": 0, "≥ 5 d": 0,
+        "< 15 min": 1, "15–60 min": 4, "1–4 h": 1, "4–8 h": 0, "8–16 h": 0, "16–40 h": 0, "≥ 40 h": 0,
     }  # fmt: skip
 
 

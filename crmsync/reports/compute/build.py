@@ -26,8 +26,10 @@ NO_CAMPAIGN = "(none)"
 NO_DISPOSITION = "(no reason)"
 UNRESPONSIVE_PREFIX = "unresponsive"
 """A recycle whose reason starts so closed a completed cadence: the rep did the work, so it is no breach."""
-HISTOGRAM = ((15, "< 15 min"), (60, "15–60 min"), (240, "1–4 h"), (480, "4–8 h"), (960, "1–2 d"), (2400, "2–5 d"))
-OVER_LAST = "≥ 5 d"
+HISTOGRAM = ((15, "< 15 min"), (60, "15–60 min"), (240, "1–4 h"), (480, "4–8 h"), (960, "8–16 h"), (2400, "16–40 h"))
+"""Buckets of business minutes to first touch (upper bound, label); hours are business hours, not days,
+since working days differ in length between calendars."""
+OVER_LAST = "≥ 40 h"
 
 
 def build_report(
