@@ -27,6 +27,7 @@ OPERATORS = frozenset(
     {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
      "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
 )  # fmt: skip
+_WORDS = re.compile(r"[^0-9a-z]+")
 _TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]<>\"'/]+")
 
 Row = Mapping[str, Any]
@@ -275,10 +276,22 @@ def _token_filter(name: str, token: str, *, negate: bool) -> Predicate:
 
 
 def _text_query(query: str, schema: ObjectSchema) -> Predicate:
-    """``query``: a token of any text property starts with the query (case-insensitively)."""
+    """``query``: some word of a text property (split at any non-alphanumeric, so ``globex`` finds
+    ``ann@globex.example``) starts with the query, case-insensitively."""
     wanted = query.casefold()
     names = [f.name for f in schema.fields.values() if f.type == "string" and not f.hidden]
-    return lambda rec: any(t.startswith(wanted) for n in names if rec.get(n) for t in _tokens(rec.get(n)))
+
+    def predicate(rec: Row) -> bool:
+        for name in names:
+            value = rec.get(name)
+            if not value:
+                continue
+            text = str(value).casefold()
+            if text.startswith(wanted) or any(word.startswith(wanted) for word in _WORDS.split(text)):
+                return True
+        return False
+
+    return predicate
 
 
 def _sorts(raw: Sequence[Any], schema: ObjectSchema) -> tuple[tuple[str, bool], ...]:
