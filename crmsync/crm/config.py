@@ -185,3 +185,33 @@ def load_connection(data: dict[str, Any], where: str = "connection") -> Connecti
         if block is not None:
             block.register()
     return settings
+
+
+def load_connections(path: Path) -> list[ConnectionSettings]:
+    """The connections of a YAML file (a list, or a mapping with a ``connections`` list); every problem at once."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from err
+    except YAMLError as err:
+        raise ConfigError([f"{path}: not valid YAML: {err}"]) from err
+    items = data.get("connections") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise ConfigError([f"{path}: expected a non-empty list of connections (or a 'connections:' list)"])
+    found: list[ConnectionSettings] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            found.append(load_connection(item if isinstance(item, dict) else {}, where=f"{path}: connections[{i}]"))
+        except ConfigError as err:
+            problems.extend(err.problems)
+    names = [c.name for c in found]
+    problems.extend(
+        f"{path}: connection name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    )
+    if problems:
+        raise ConfigError(problems)
+    return found

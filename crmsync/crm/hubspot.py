@@ -42,6 +42,7 @@ from crmsync.crm.ledger import ActivityLedger
 from crmsync.crm.mapping import FieldMap, hs_contact, hs_engagement, hs_millis, hs_owner, parse_instant
 from crmsync.crm.ports import Budget, Outcome, Page, Skip, Watermark
 from crmsync.domain import Action, Activity, Lead, Owner, Vendor
+from crmsync.errors import PermanentRecordError
 
 log = structlog.get_logger(__name__)
 HS_BATCH = 100
@@ -50,7 +51,7 @@ HS_LIST_PAGE = 100
 CONTACT_PROPERTIES = ("email", "firstname", "lastname", "company", "jobtitle", "numemployees", "hs_lead_status",
                       "lifecyclestage", "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_analytics_source",
                       "hs_object_id")  # fmt: skip
-MAPPED = ("score", "disposition", "crmsync_status", "sla_due", "reassignments")
+MAPPED = ("score", "disposition", "crmsync_status", "sla_due", "reassignment_count")
 ENGAGEMENT_PROPERTIES = {
     "emails": ("hs_timestamp", "hubspot_owner_id", "hs_email_direction", "hs_email_subject"),
     "calls": ("hs_timestamp", "hubspot_owner_id", "hs_call_direction", "hs_call_title", "hs_call_duration"),
@@ -274,6 +275,27 @@ class HubSpotCrm:
     def allow(self, priority: int) -> bool:
         """Whether new work of ``priority`` fits in the budget (SLA work goes on longest)."""
         return self._budget.allow(priority)
+
+    @property
+    def field_map(self) -> FieldMap:
+        """Logical → CRM property names in use."""
+        return self._fields
+
+    def field_names(self, object_type: str) -> set[str]:
+        """Names of the properties of ``object_type`` (one properties call)."""
+        data, _ = self.api.call(f"properties:{object_type}", self.api.properties.get_all_with_http_info, object_type)
+        return {str(p.name) for p in (data.results or [])}
+
+    def create_property(self, object_type: str, body: dict[str, Any]) -> bool:
+        """Create a custom property; False when one of that name exists already."""
+        try:
+            self.api.call(f"properties.create:{object_type}", self.api.properties.create_with_http_info, object_type,
+                          body, retry=False)  # fmt: skip
+        except PermanentRecordError as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
 
     def budget(self) -> Budget:
         """The quota as last reported, and the calls made by endpoint."""

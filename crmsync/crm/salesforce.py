@@ -57,7 +57,7 @@ TASK_FIELDS = ("Id", "WhoId", "OwnerId", "Subject", "TaskSubtype", "Type", "Call
                "CreatedDate", "SystemModstamp", "IsDeleted")  # fmt: skip
 EVENT_FIELDS = ("Id", "WhoId", "OwnerId", "Subject", "StartDateTime", "DurationInMinutes", "CreatedDate",
                 "SystemModstamp", "IsDeleted")  # fmt: skip
-MAPPED_LEAD_FIELDS = ("score", "disposition", "crmsync_status", "sla_due", "reassignments")
+MAPPED_LEAD_FIELDS = ("score", "disposition", "crmsync_status", "sla_due", "reassignment_count")
 
 
 def soql_quote(value: str) -> str:
@@ -292,6 +292,15 @@ class SalesforceCrm:
     def budget(self) -> Budget:
         """The quota as last reported, and the calls made by endpoint."""
         return self._budget.snapshot()
+
+    @property
+    def field_map(self) -> FieldMap:
+        """Logical → CRM field names in use."""
+        return self._fields
+
+    def field_names(self, sobject: str) -> set[str]:
+        """Names of the fields of ``sobject`` the integration user can see (one describe call)."""
+        return {str(f.get("name")) for f in self.describe(sobject).get("fields") or []}
 
     def describe(self, sobject: str) -> dict[str, Any]:
         """``sobjects/<name>/describe`` (for ``crmsync doctor``)."""

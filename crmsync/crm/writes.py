@@ -71,7 +71,7 @@ def lead_changes(action: Action, fields: FieldMap) -> dict[str, object] | None:
         case Assign(owner_id=owner, status_text=text, due_at=due):
             return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): due}
         case Reassign(owner_id=owner, status_text=text, due_at=due, reassignment_count=count):
-            return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): due, f("reassignments"): count}
+            return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): due, f("reassignment_count"): count}
         case Hide(holding_owner_id=owner, status_text=text):
             return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): None}
         case Recycle(holding_owner_id=owner, status=status, reason=reason):
