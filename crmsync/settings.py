@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from crmsync.crm.config import ConnectionSettings
 from crmsync.errors import ConfigError
 
 ENV_PREFIX = "CRMSYNC_"
@@ -52,6 +53,19 @@ class Settings(BaseSettings):
     cycle_interval_s: float = Field(default=60.0, gt=0)
     capture_interval_s: float = Field(default=60.0, gt=0)
     health: HealthSettings = HealthSettings()
+    lease_ttl_s: float = Field(default=30.0, gt=0)
+    shutdown_grace_s: float = Field(default=20.0, gt=0)
+    report_dir: Path | None = None
+    connections: list[ConnectionSettings] = Field(default_factory=list)
+
+    @field_validator("connections")
+    @classmethod
+    def _unique_names(cls, value: list[ConnectionSettings]) -> list[ConnectionSettings]:
+        names = [c.name for c in value]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"connection names must be unique: {', '.join(duplicated)}")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -147,7 +147,7 @@ class AssignmentRow(Base):
     """One entry of a lead's ownership history, with the rule, method, reason and candidates considered."""
 
     __tablename__ = "assignments"
-    __table_args__ = (Index(None, "connection", "lead_id"),)
+    __table_args__ = (Index(None, "connection", "lead_id"), Index(None, "connection", "at"))
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
     connection: Mapped[str] = mapped_column(String(64))

@@ -22,6 +22,10 @@ PURE_PATHS = [
     "crm/mapping.py",
     "capture/matching.py",
     "capture/model.py",
+    "capture/indexes.py",
+    "capture/mail.py",
+    "capture/ical.py",
+    "sync/plan.py",
     "reports/compute.py",
     "reports/compute",
 ]

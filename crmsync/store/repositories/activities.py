@@ -34,12 +34,20 @@ _UPDATED = (
 
 
 def upsert_activities(session: Session, activities: Iterable[Activity]) -> int:
-    """Insert or refresh ``activities`` by (connection, key), merging on a known CRM id; return the count sent."""
+    """Insert or refresh ``activities`` by (connection, key), merging on a known CRM id; return the count sent.
+
+    An incoming activity without a CRM id (a capture seen again after a rescan or a crash replay) never
+    clears the CRM id an earlier log stored.
+    """
     sent = 0
+    without_crm_id = tuple(name for name in _UPDATED if name != "crm_id")
     for chunk in chunked(activities, max_rows(session, 1)):
         known = _keys_by_crm_id(session, chunk)
         rows = [_values(activity, known) for activity in chunk]
-        sent += upsert(session, _ACTIVITIES, rows, keys=("connection", "key"), update=_UPDATED)
+        with_id = [row for row in rows if row["crm_id"] is not None]
+        without_id = [row for row in rows if row["crm_id"] is None]
+        sent += upsert(session, _ACTIVITIES, with_id, keys=("connection", "key"), update=_UPDATED)
+        sent += upsert(session, _ACTIVITIES, without_id, keys=("connection", "key"), update=without_crm_id)
     return sent
 
 

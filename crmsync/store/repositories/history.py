@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from crmsync.store.repositories._bulk import chunked
@@ -83,6 +83,23 @@ def assignment_history(session: Session, connection: str, lead_id: str) -> list[
         )
         for row in session.execute(query).mappings()
     ]
+
+
+def assignments_since(
+    session: Session, connection: str, since: datetime, kinds: Iterable[AssignmentKind]
+) -> dict[str, int]:
+    """How many assignments of ``kinds`` each owner received at or after ``since`` (today's intake)."""
+    query = (
+        select(_ASSIGNMENTS.c.owner_id, func.count())
+        .where(
+            _ASSIGNMENTS.c.connection == connection,
+            _ASSIGNMENTS.c.at >= since,
+            _ASSIGNMENTS.c.kind.in_([k.value for k in kinds]),
+            _ASSIGNMENTS.c.owner_id.is_not(None),
+        )
+        .group_by(_ASSIGNMENTS.c.owner_id)
+    )
+    return {owner: count for owner, count in session.execute(query) if owner is not None}
 
 
 def append_audit(session: Session, entries: Iterable[AuditEntry]) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, bindparam, func, select, update
+from sqlalchemy import CursorResult, RowMapping, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from crmsync.domain import Lead, LeadRef
@@ -154,6 +154,51 @@ def leads_by_emails(session: Session, connection: str, emails: Iterable[str]) ->
     for chunk in chunked(wanted, max_rows(session, 1)):
         query = select(_LEADS).where(_LEADS.c.connection == connection, _LEADS.c.email.in_(chunk))
         yield from _stream(session, query.order_by(_LEADS.c.lead_id), STREAM_BATCH)
+
+
+def mark_due(session: Session, connection: str, lead_ids: Iterable[str], now: datetime) -> int:
+    """Make ``lead_ids`` due at ``now`` (unless due earlier already), so the next cycle decides them.
+
+    Pull calls it in the transaction that stores the changed rows: a change is never lost between the
+    commit of the pull and the decisions, whatever crashes in between. Returns how many rows changed.
+    """
+    changed = 0
+    for chunk in chunked(dict.fromkeys(lead_ids), max_rows(session, 1)):
+        stmt = (
+            update(_LEADS)
+            .where(
+                _LEADS.c.connection == connection,
+                _LEADS.c.lead_id.in_(chunk),
+                (_LEADS.c.due_at.is_(None)) | (_LEADS.c.due_at > now),
+            )
+            .values(due_at=now)
+        )
+        result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]  # DML gives a CursorResult
+        changed += int(result.rowcount)
+    return changed
+
+
+def open_leads_of(session: Session, connection: str, owner_ids: Iterable[str]) -> dict[str, int]:
+    """Open leads (not converted, deleted or closed) of each of ``owner_ids``; owners without any are absent.
+
+    Reads through the (connection, owner_id) index, so it costs what those owners hold, never the org's size
+    (holding queues with a million parked leads are not asked about).
+    """
+    counts: dict[str, int] = {}
+    for chunk in chunked(dict.fromkeys(owner_ids), max_rows(session, 1)):
+        query = (
+            select(_LEADS.c.owner_id, func.count())
+            .where(
+                _LEADS.c.connection == connection,
+                _LEADS.c.owner_id.in_(chunk),
+                _LEADS.c.converted.is_(False),
+                _LEADS.c.deleted.is_(False),
+                _LEADS.c.closed_at.is_(None),
+            )
+            .group_by(_LEADS.c.owner_id)
+        )
+        counts.update({owner: count for owner, count in session.execute(query) if owner is not None})
+    return counts
 
 
 def open_leads_by_owner(session: Session, connection: str) -> dict[str, int]:

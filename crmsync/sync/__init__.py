@@ -1,0 +1,1 @@
+"""Pull with watermarks, and the cycle: pull → derive → decide → enqueue → dispatch."""
