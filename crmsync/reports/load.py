@@ -108,6 +108,7 @@ def _lead(row: LeadRow, source_fields: Sequence[str]) -> LeadFacts:
         closed_at=row.closed_at,
         disposition=row.disposition,
         connection=row.connection,
+        closed_by_crmsync=bool((row.state_extras or {}).get("closed_by_crmsync")),
     )
 
 

@@ -199,3 +199,14 @@ def test_period_rejects_naive_or_empty_ranges() -> None:
         sample.Period(datetime(2026, 3, 2), datetime(2026, 3, 9))  # noqa: DTZ001 - the point of the test
     with pytest.raises(ValueError, match="end after"):
         sample.Period(sample.NOW, sample.NOW - timedelta(days=1))
+
+
+def test_crmsyncs_own_close_is_no_early_close() -> None:
+    """A lead crmsync closed (a recycle seen later in the CRM) is a disposition, never a rep's early close."""
+    lead = LeadFacts("C1", "005A", sample.at(1, 8), closed_at=sample.at(4, 12), disposition="Recycled: no touch",
+                     closed_by_crmsync=True)  # fmt: skip
+    history = LeadHistory(lead, (AssignmentFacts("C1", "005A", None, "route", sample.at(2, 9)),))
+    report = build_report([history], sample.REPS, sample.rules(), sample.PERIOD, sample.NOW)
+    ana = report.reps[0].figures
+    assert ana.early_closes == 0
+    assert ana.dispositions == {"Recycled: no touch": 1}

@@ -24,8 +24,6 @@ from crmsync.reports.compute.tally import Outcome, Tally
 UNKNOWN_SOURCE = "(unknown)"
 NO_CAMPAIGN = "(none)"
 NO_DISPOSITION = "(no reason)"
-UNRESPONSIVE_PREFIX = "unresponsive"
-"""A recycle whose reason starts so closed a completed cadence: the rep did the work, so it is no breach."""
 HISTOGRAM = ((15, "< 15 min"), (60, "15–60 min"), (240, "1–4 h"), (480, "4–8 h"), (960, "8–16 h"), (2400, "16–40 h"))
 """Buckets of business minutes to first touch (upper bound, label); hours are business hours, not days,
 since working days differ in length between calendars."""
@@ -101,11 +99,16 @@ class _Fold:
         if spell.end is not None and self.period.contains(spell.end):
             moved = spell.end_kind == "reassign"
             recycled = spell.end_kind == "recycle"
-            breach = moved or (recycled and not (spell.end_reason or "").lower().startswith(UNRESPONSIVE_PREFIX))
+            breach = moved or (recycled and not self._unresponsive(spell.end_reason))
             for tally in targets:
                 tally.reassignments_out += moved
                 tally.recycles += recycled
                 tally.breaches += breach
+
+    def _unresponsive(self, reason: str | None) -> bool:
+        """A recycle for a completed cadence with no reply: the rep did the work, so it is no breach."""
+        prefix = self.rules.unresponsive_reason.strip().lower()
+        return bool(prefix) and (reason or "").strip().lower().startswith(prefix)
 
     def _outcome(self, lead: LeadFacts, spell: Spell, tier: SlaTier | None) -> Outcome:
         rep = self.reps[spell.owner_id]
@@ -140,7 +143,7 @@ class _Fold:
         spell = next((s for s in reversed(spells) if s.covers(closed)), None)
         team = self.team_of(spell) if spell is not None else self._lead_team(lead, None)
         targets = self.targets(lead, team, spell.owner_id if spell is not None else None)
-        by_crmsync = spell is None or (spell.end == closed and spell.end_kind == "recycle")
+        by_crmsync = lead.closed_by_crmsync or spell is None or (spell.end == closed and spell.end_kind == "recycle")
         effort = 0 if spell is None else sum(1 for t in spell.touches if t.occurred_at <= closed)
         early = not by_crmsync and effort < self.rules.min_touches_before_close
         for tally in targets:

@@ -51,7 +51,8 @@ class LeadFacts:
     """One lead as the store holds it now: CRM fields and the SLA state crmsync derived.
 
     ``source`` and ``campaign`` are already read out of ``fields`` through the policy's field mapping;
-    ``fields`` is what the policy's "attractive" condition is evaluated on.
+    ``fields`` is what the policy's "attractive" condition is evaluated on. ``closed_by_crmsync`` says the
+    current close is crmsync's own (a recycle), not a rep's.
     """
 
     lead_id: str
@@ -69,6 +70,7 @@ class LeadFacts:
     closed_at: datetime | None = None
     disposition: str | None = None
     connection: str = "default"
+    closed_by_crmsync: bool = False
 
 
 @dataclass(frozen=True, slots=True)

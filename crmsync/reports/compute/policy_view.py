@@ -50,4 +50,5 @@ def report_rules(policy: Policy) -> ReportRules:
         holding_owners=frozenset(holding),
         rule_teams={rule.name: rule.team for rule in policy.routing},
         member_calendar=member_calendar,
+        unresponsive_reason=policy.on_breach.unresponsive.reason.split("{", 1)[0].strip(),
     )

@@ -58,6 +58,7 @@ class ReportRules:
     owner ids and emails where leads wait (never counted as reps). ``rule_teams`` maps routing-rule names to
     team names, so an assignment is counted for the team its rule routed to. ``member_calendar`` gives the
     policy's own calendar of a rep by email (timezone and out-of-office), None for reps it does not list.
+    A recycle whose reason starts with ``unresponsive_reason`` closed a completed cadence: no breach.
     """
 
     calendar: BusinessCalendar
@@ -70,6 +71,7 @@ class ReportRules:
     holding_owners: frozenset[str] = frozenset()
     rule_teams: Mapping[str, str] = field(default_factory=dict)
     stale_after: timedelta = STALE_AFTER
+    unresponsive_reason: str = "Unresponsive"
     member_calendar: Callable[[str], BusinessCalendar | None] | None = None
     _calendars: dict[str | None, BusinessCalendar] = field(default_factory=dict, compare=False, repr=False)
 
