@@ -1,7 +1,8 @@
 """Typed settings, read once: ``CRMSYNC_*`` environment variables over an optional YAML settings file.
 
 Precedence, highest first: environment variables, ``CRMSYNC_<NAME>_FILE`` (the value is read from that file,
-for Docker and Kubernetes secrets), the settings file named by ``CRMSYNC_SETTINGS_FILE``, then defaults.
+for Docker and Kubernetes secrets), the settings file named by ``CRMSYNC_SETTINGS_FILE`` (default
+``config/crmsync.yaml`` when it exists; it also lists the CRM ``connections``), then defaults.
 Nested keys use ``__`` in environment variables (``CRMSYNC_HEALTH__PORT=9000``). Secrets are
 :class:`pydantic.SecretStr`, whose repr is masked. Every problem is reported at once, as a
 :class:`~crmsync.errors.ConfigError`.
@@ -24,6 +25,8 @@ from crmsync.errors import ConfigError
 
 ENV_PREFIX = "CRMSYNC_"
 SETTINGS_FILE_VAR = "CRMSYNC_SETTINGS_FILE"
+DEFAULT_SETTINGS_FILE = Path("config/crmsync.yaml")
+"""Read when it exists and ``CRMSYNC_SETTINGS_FILE`` is not set (``config/crmsync.example.yaml`` shows it)."""
 
 
 class HealthSettings(BaseModel):
@@ -118,7 +121,9 @@ class _YamlFileSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         path = os.environ.get(SETTINGS_FILE_VAR)
         if not path:
-            return {}
+            if not DEFAULT_SETTINGS_FILE.is_file():
+                return {}
+            path = str(DEFAULT_SETTINGS_FILE)
         try:
             data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
         except OSError as err:
