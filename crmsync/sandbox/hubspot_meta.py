@@ -2,8 +2,10 @@
 
 - ``GET /crm/v3/owners/`` (``email``, ``limit`` ≤ 500, ``after``, ``archived``: deactivated owners only) and
   ``GET /crm/v3/owners/{id}`` (``idProperty=id|userId``): PublicOwner with ``type`` PERSON or QUEUE.
-- ``GET /crm/v4/objects/{from}/{id}/associations/{to}`` (paged) and
-  ``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤ 100 ids; ids without links are 207 errors).
+- ``GET /crm/v4/objects/{from}/{id}/associations/{to}`` (paged),
+  ``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤ 100 ids; ids without links are 207 errors),
+  ``GET /crm/v4/associations/{from}/{to}/labels`` (the default type id, to check once per portal), and
+  ``PUT …/associations/default/{to}/{toId}``, ``PUT …/associations/{to}/{toId}``, ``DELETE`` the same.
 - ``GET /crm/v3/properties/{type}``, ``GET …/{name}``, ``POST /crm/v3/properties/{type}`` (custom property;
   409 OBJECT_ALREADY_EXISTS for a taken name).
 
@@ -18,7 +20,7 @@ from typing import Any
 
 from crmsync.sandbox.hubspot_wire import batch_error, batch_response, fail, int_arg, iso, paging, request_json
 from crmsync.sandbox.org import Org, Record
-from crmsync.sandbox.schema import FieldDef
+from crmsync.sandbox.schema import HS_ASSOCIATION_TYPES, FieldDef
 from crmsync.sandbox.server import Request, Response, Router, json_response
 
 TYPE_NAMES = {
@@ -29,6 +31,7 @@ TYPE_NAMES = {
     "notes": "notes", "note": "notes", "0-46": "notes",
     "tasks": "tasks", "task": "tasks", "0-27": "tasks",
 }  # fmt: skip
+TYPE_IDS = {"contacts": "0-1", "emails": "0-49", "calls": "0-48", "meetings": "0-47", "notes": "0-46", "tasks": "0-27"}
 PROPERTY_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool"}
 FIELD_TYPES = {"textarea", "text", "date", "file", "number", "select", "radio", "checkbox", "booleancheckbox",
                "calculation_equation"}  # fmt: skip
@@ -49,6 +52,14 @@ class MetaApi:
         router.add("GET", r"/crm/v3/owners/(?P<id>[^/]+)/?", "hs.owners.get", self.owner)
         router.add("GET", r"/crm/v4/objects/(?P<from>[^/]+)/(?P<id>[^/]+)/associations/(?P<to>[^/]+)/?",
                    "hs.associations.list", self.associations)  # fmt: skip
+        one = r"/crm/v4/objects/(?P<from>[^/]+)/(?P<id>[^/]+)/associations"
+        router.add(
+            "PUT", one + r"/default/(?P<to>[^/]+)/(?P<toid>[^/]+)/?", "hs.associations.default", self.associate_default
+        )
+        router.add("PUT", one + r"/(?P<to>[^/]+)/(?P<toid>[^/]+)/?", "hs.associations.create", self.associate)
+        router.add("DELETE", one + r"/(?P<to>[^/]+)/(?P<toid>[^/]+)/?", "hs.associations.archive", self.dissociate)
+        router.add("GET", r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/labels/?", "hs.associations.labels",
+                   self.labels)  # fmt: skip
         router.add("POST", r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read/?",
                    "hs.associations.batch.read", self.associations_batch)  # fmt: skip
         router.add("GET", r"/crm/v3/properties/(?P<type>[^/]+)/?", "hs.properties.list", self.properties)
@@ -154,6 +165,57 @@ class MetaApi:
                 errors.append(batch_error("OBJECT_NOT_FOUND", message, {"fromObjectId": [ident]},
                                           sub_category="crm.associations.NO_ASSOCIATIONS_FOUND"))  # fmt: skip
         return batch_response(200, results, errors, req.now, req.now)
+
+    def labels(self, req: Request) -> Response:
+        """The association types between two object types (the HUBSPOT_DEFINED default, unlabelled)."""
+        from_obj, to_obj = self._pair(req)
+        type_id = HS_ASSOCIATION_TYPES.get((from_obj, to_obj))
+        results = [] if type_id is None else [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+        return json_response(200, {"results": results})
+
+    def _endpoints(self, req: Request) -> tuple[str, str, str, str, int]:
+        """(from type, from id, to type, to id, default type id) of a per-record association request; 404
+        when a record is missing, 400 when the pair has no association type."""
+        from_obj, to_obj = self._pair(req)
+        from_id, to_id = req.params["id"], req.params["toid"]
+        type_id = HS_ASSOCIATION_TYPES.get((from_obj, to_obj))
+        if type_id is None:
+            raise fail(400, "VALIDATION_ERROR", f"No association type is defined from {from_obj} to {to_obj}")
+        for obj, ident in ((from_obj, from_id), (to_obj, to_id)):
+            if self.org.get(obj, ident) is None:
+                raise fail(404, "OBJECT_NOT_FOUND", f"{obj} {ident} not found")
+        return from_obj, from_id, to_obj, to_id, type_id
+
+    def associate_default(self, req: Request) -> Response:
+        """Link two records with the default type (both directions); 200 with the pair of default specs."""
+        from_obj, from_id, to_obj, to_id, type_id = self._endpoints(req)
+        reverse = HS_ASSOCIATION_TYPES[(to_obj, from_obj)]
+        self.org.associate(from_obj, from_id, to_obj, to_id, type_id, reverse)
+        spec = {"associationCategory": "HUBSPOT_DEFINED"}
+        results = [
+            {"from": {"id": from_id}, "to": {"id": to_id}, "associationSpec": {**spec, "associationTypeId": type_id}},
+            {"from": {"id": to_id}, "to": {"id": from_id}, "associationSpec": {**spec, "associationTypeId": reverse}},
+        ]
+        return batch_response(200, results, [], req.now, req.now)
+
+    def associate(self, req: Request) -> Response:
+        """Link two records with the given HUBSPOT_DEFINED type ids; 201 LabelsBetweenObjectPair."""
+        from_obj, from_id, to_obj, to_id, type_id = self._endpoints(req)
+        body = request_json(req)
+        specs = body if isinstance(body, list) else None
+        wanted = {int(s.get("associationTypeId", -1)) for s in specs or [] if isinstance(s, dict)}
+        if not specs or wanted != {type_id}:
+            raise fail(400, "VALIDATION_ERROR", f"The only association type from {from_obj} to {to_obj} is {type_id}")
+        self.org.associate(from_obj, from_id, to_obj, to_id, type_id, HS_ASSOCIATION_TYPES[(to_obj, from_obj)])
+        body = {"fromObjectTypeId": TYPE_IDS[from_obj], "fromObjectId": from_id, "toObjectTypeId": TYPE_IDS[to_obj],
+                "toObjectId": to_id, "labels": []}  # fmt: skip
+        return json_response(201, body)
+
+    def dissociate(self, req: Request) -> Response:
+        """Remove every link between two records; 204."""
+        from_obj, from_id, to_obj, to_id, _ = self._endpoints(req)
+        self.org.dissociate(from_obj, from_id, to_obj, to_id)
+        return Response(204)
 
     # -- properties ---------------------------------------------------------------------------------------
     def _type(self, req: Request) -> str:

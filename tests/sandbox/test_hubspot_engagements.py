@@ -209,3 +209,29 @@ def test_engagement_read_update_archive_round_trip(portal: Portal) -> None:
     api.archive(made.id)
     assert api.get_page().results == []
     assert [t.id for t in api.get_page(archived=True).results] == [made.id]
+
+
+def test_association_labels_create_default_create_and_archive(portal: Portal) -> None:
+    """Labels list the default type id; default and typed PUTs link both ways; DELETE unlinks."""
+    from hubspot.crm.associations.v4 import AssociationSpec
+
+    v4 = portal.client.crm.associations.v4
+    labels = v4.schema.definitions_api.get_all("emails", "contacts")
+    assert [(t.category, t.type_id, t.label) for t in labels.results] == [("HUBSPOT_DEFINED", 198, None)]
+    email = portal.client.crm.objects.emails.basic_api.create(
+        emails.SimplePublicObjectInputForCreate(properties={"hs_timestamp": "2026-03-02T13:00:00Z"})
+    )
+    made = v4.basic_api.create_default("emails", email.id, "contacts", portal.contacts[0])
+    assert [(r._from.id, r.to.id, r.association_spec.association_type_id) for r in made.results] == [
+        (email.id, portal.contacts[0], 198), (portal.contacts[0], email.id, 197),
+    ]  # fmt: skip
+    spec = [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=198)]
+    pair = v4.basic_api.create("emails", email.id, "contacts", portal.contacts[1], spec)
+    assert (pair.from_object_type_id, pair.to_object_type_id, pair.to_object_id) == ("0-49", "0-1", portal.contacts[1])
+    linked = v4.basic_api.get_page("emails", email.id, "contacts")
+    assert [r.to_object_id for r in linked.results] == [portal.contacts[0], portal.contacts[1]]
+    v4.basic_api.archive("emails", email.id, "contacts", portal.contacts[0])
+    assert [r.to_object_id for r in v4.basic_api.get_page("emails", email.id, "contacts").results] == [
+        portal.contacts[1]
+    ]
+    assert v4.basic_api.get_page("contacts", portal.contacts[0], "emails").results == []
