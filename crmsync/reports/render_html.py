@@ -166,8 +166,8 @@ def _dispositions(report: Report) -> str:
 
 
 REP_HEADERS = (
-    "rep", "team", "MQLs", "in SLA", "median 1st touch", "p90", "touches/lead", "min/lead", "breaches",
-    "reassigned in/out", "early closes", "stale", "cherry-pick index", "touch Gini",
+    "rep", "team", "MQLs", "in SLA", "median 1st touch", "p90", "touches/lead", "email/call/meeting", "min/lead",
+    "breaches", "reassigned in/out", "recycles", "early closes", "stale", "cherry-pick index", "touch Gini",
 )  # fmt: skip
 
 
@@ -178,8 +178,9 @@ def _reps(report: Report) -> str:
         cells = (
             r.email, r.team, str(f.mqls_assigned), text.pct(f.worked_within_sla_pct),
             text.minutes(f.median_first_touch_business_minutes), text.minutes(f.p90_first_touch_business_minutes),
-            text.number(f.touches_per_lead, 2), text.number(f.minutes_per_lead), str(f.breaches),
-            f"{f.reassignments_in}/{f.reassignments_out}", str(f.early_closes), str(f.stale_mqls),
+            text.number(f.touches_per_lead, 2), text.channels(f.touches_per_lead_by_channel),
+            text.number(f.minutes_per_lead), str(f.breaches), f"{f.reassignments_in}/{f.reassignments_out}",
+            str(f.recycles), str(f.early_closes), str(f.stale_mqls),
             text.cherry(r.cherry_pick, report.min_sample), text.number(r.touch_gini, 2),
         )  # fmt: skip
         cls = ' class="flagged"' if r.cherry_pick.flagged else ""

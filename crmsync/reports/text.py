@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from crmsync.reports.compute import CherryPick, Report
@@ -17,6 +18,13 @@ def pct(value: float | None) -> str:
 def number(value: float | None, digits: int = 1) -> str:
     """A number with ``digits`` decimals, or ``—``."""
     return NONE if value is None else f"{value:.{digits}f}"
+
+
+def channels(per_lead: Mapping[str, float]) -> str:
+    """Touches per lead by channel as ``0.60 / 0.40 / 0.20`` (email / call / meeting), or ``—``."""
+    if not per_lead:
+        return NONE
+    return " / ".join(f"{per_lead.get(c, 0.0):.2f}" for c in ("email", "call", "meeting"))
 
 
 def minutes(value: float | None) -> str:
