@@ -58,8 +58,9 @@ AUTH_MESSAGE = (
 class HubSpotLimits:
     """The portal's limits (Professional tier: 190 per 10 s, 625,000 a day; search 5 a second).
 
-    ``enforce=False`` still sends the headers but never answers 429 on its own (benchmarks that measure the
-    sandbox itself); a fault plan's ``rate_limit`` rules still fire.
+    ``enforce=False`` still sends the headers but lifts the burst and search limits (benchmarks that measure
+    the sandbox itself, tests that never advance the clock); the daily quota and a fault plan's
+    ``rate_limit`` rules still apply.
     """
 
     daily: int = 625_000
