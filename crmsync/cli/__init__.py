@@ -10,7 +10,7 @@ import sys
 import typer
 
 from crmsync import __version__
-from crmsync.cli import connections, db, policy, report
+from crmsync.cli import connections, db, policy, report, sandbox
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE, run_guarded
 from crmsync.errors import ConfigError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(policy.app, name="policy")
+app.add_typer(sandbox.app, name="sandbox")
 app.command(name="report")(report.report)
 app.command(name="doctor")(connections.doctor)
 app.command(name="setup")(connections.setup)
