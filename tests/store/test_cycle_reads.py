@@ -64,9 +64,7 @@ def test_assignments_since_counts_todays_intake_by_kind(db: Database) -> None:
             ],
         )
     with db.transaction() as session:
-        counts = history.assignments_since(
-            session, CONN, NOW, [AssignmentKind.ROUTE, AssignmentKind.REASSIGN]
-        )
+        counts = history.assignments_since(session, CONN, NOW, [AssignmentKind.ROUTE, AssignmentKind.REASSIGN])
     assert counts == {"005A": 2}
 
 
