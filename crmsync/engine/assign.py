@@ -15,17 +15,26 @@ from crmsync.engine.decision import Plan
 from crmsync.engine.explain import AssignmentRecord, local_time
 from crmsync.engine.routing import NO_CAPACITY, Route, route
 from crmsync.engine.state import MoveKind, Phase
+from crmsync.policy.sections import RoutingRule
 
 
 def give(plan: Plan, reason: str | None = None) -> bool:
     """Route the lead; ``reason`` set means a breach reassignment. False when no routing rule matches."""
     ep, lead, state = plan.ep, plan.lead, plan.state
-    rule = ep.policy.routing_rule_for(lead.fields)
+    rule = plan.rule
     if rule is None:
         plan.problems.append("no routing rule matches the lead")
         plan.outcome = "waits: no routing rule matches"
         plan.set(Phase.WAITING)
         return False
+    repeat = _repeat(plan, rule, reason)
+    if repeat is not None:
+        plan.rules.append(f"routing: {rule.name!r}: the move decided {repeat.rule.name!r} is not applied yet")
+        if repeat.owner_id is None or repeat.email is None:
+            _wait(plan, repeat, reason)
+        else:
+            _to_rep(plan, repeat, repeat.owner_id, repeat.email, reason)
+        return True
     current = lead.owner_id if reason is not None else None
     picked = route(ep, rule, plan.roster, plan.now, state.previous_owners, current)
     plan.rules.append(f"routing: {rule.name!r} → team {picked.team} ({rule.method})")
@@ -38,9 +47,26 @@ def give(plan: Plan, reason: str | None = None) -> bool:
     return True
 
 
+def _repeat(plan: Plan, rule: RoutingRule, breach: str | None) -> Route | None:
+    """The move an earlier cycle decided and the CRM does not show yet, re-planned to the same target.
+
+    Routing again could pick another rep (pointers and loads moved on), but the outbox would drop that action
+    as a duplicate of the first (same key) while loads and history counted both; so the first pick stands.
+    """
+    prior = plan.prior
+    if prior is None or (prior.kind is MoveKind.ROUTE) != (breach is None):
+        return None
+    if prior.kind is MoveKind.WAIT:
+        return Route(rule, rule.team, None, None, plan.roster.pointer(rule.team), ())
+    owner = plan.roster.owners.get(prior.owner_id)
+    if prior.kind not in (MoveKind.ROUTE, MoveKind.REASSIGN) or owner is None or not owner.active or not owner.email:
+        return None
+    return Route(rule, rule.team, owner.owner_id, owner.email, plan.roster.pointer(rule.team), ())
+
+
 def first_touch_due(plan: Plan, email: str, start: datetime) -> datetime | None:
     """When a rep given the lead at ``start`` must first touch it (None: no SLA tier applies)."""
-    tier = plan.ep.policy.sla_tier_for(plan.lead.fields)
+    tier = plan.tier
     return None if tier is None else plan.ep.calendar(email).add(start, tier.first_touch)
 
 
@@ -69,7 +95,7 @@ def _to_rep(plan: Plan, picked: Route, owner_id: str, email: str, breach: str | 
 def _wait(plan: Plan, picked: Route, breach: str | None) -> None:
     plan.overflow = True
     lead, roster = plan.lead, plan.roster
-    holding_name = plan.ep.policy.holding_owner_for(picked.team)
+    holding_name = plan.ep.holding_for(picked.team)
     holding = roster.holding_id(holding_name)
     plan.set(Phase.WAITING, picked.retry_at, "routing again: a rep may become eligible")
     if breach is None or lead.owner_id is None:

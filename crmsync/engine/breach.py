@@ -21,7 +21,7 @@ from crmsync.policy.sections import StatusAndReason
 
 def on_due(plan: Plan, event: Event) -> None:
     """Act on the owner's due SLA event (a breach or an unresponsive cadence)."""
-    on_breach = plan.ep.policy.on_breach
+    on_breach = plan.ep.on_breach
     if event.kind is BreachKind.UNRESPONSIVE:
         recycle(plan, on_breach.unresponsive, "unresponsive")
         return
@@ -37,7 +37,7 @@ def on_due(plan: Plan, event: Event) -> None:
 def recycle(plan: Plan, what: StatusAndReason, why: str) -> None:
     """Send the lead back to the qualification holding owner with ``what``'s status and formatted reason."""
     lead, roster = plan.lead, plan.roster
-    holding_name = plan.ep.policy.qualification.holding_owner
+    holding_name = plan.ep.holding_owner
     holding = roster.holding_id(holding_name)
     if holding is None:
         plan.problems.append(f"holding owner {holding_name!r} is not resolved to a CRM owner")
@@ -56,8 +56,7 @@ def recycle(plan: Plan, what: StatusAndReason, why: str) -> None:
 def format_reason(plan: Plan, template: str) -> str:
     """``template`` with the lead's numbers filled in (left as written if it names an unknown placeholder)."""
     state = plan.state
-    tier = plan.ep.policy.sla_tier_for(plan.lead.fields)
-    rule = plan.ep.policy.routing_rule_for(plan.lead.fields)
+    tier, rule = plan.tier, plan.rule
     values = {
         "reassignments": state.reassignment_count,
         "touches": state.touches,

@@ -1,24 +1,27 @@
 """The policy as the engine reads it: everything that does not depend on a lead, computed once. Pure.
 
 :func:`prepare` turns a :class:`~crmsync.policy.Policy` into an :class:`EnginePolicy` (memoised per policy
-object, so calling :func:`~crmsync.engine.decide.decide` with the same policy again costs nothing). The
-policy itself already compiles its conditions and caches a calendar per rep; this adds the lookups the engine
-makes for every lead: closed statuses, reasons, team members in order, each tier's touch rules, the explainer of
-the qualification rule, and the policy hash recorded on each decision.
+object, so calling :func:`~crmsync.engine.decide.decide` with the same policy again costs nothing). Conditions
+are compiled once through :meth:`Policy.predicate`; each member's calendar (``Policy.calendar_for``) and
+out-of-office periods are resolved once; closed statuses, reasons, each tier's touch rules, the explainer of
+the qualification rule and the policy hash recorded on each decision are kept as plain attributes, so the
+per-lead path never goes through the model's validation machinery.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from crmsync.domain import Channel
 from crmsync.engine.why import Explainer, explainer
-from crmsync.policy import BusinessCalendar, Policy
-from crmsync.policy.sections import Member, SlaTier, Team
+from crmsync.policy import BusinessCalendar, Policy, Predicate
+from crmsync.policy.sections import Dispositions, OnBreach, RoutingRule, SlaTier, Team
 
 _CHANNELS = {"email": Channel.EMAIL, "call": Channel.CALL, "meeting": Channel.MEETING}
+Fields = Mapping[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,33 +33,95 @@ class TouchRules:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberView:
+    """A team member as routing sees them: address, calendar, out-of-office instants, skills, weight."""
+
+    email: str
+    calendar: BusinessCalendar
+    out_of_office: tuple[tuple[datetime, datetime], ...]
+    skills: frozenset[str]
+    weight: float
+
+    def away(self, now: datetime) -> bool:
+        """Whether ``now`` falls in one of the member's out-of-office periods."""
+        return any(start <= now < end for start, end in self.out_of_office)
+
+
+@dataclass(frozen=True, slots=True)
 class TeamView:
-    """A team with its members in policy order and their effective skills."""
+    """A team with its members in policy order."""
 
     name: str
     team: Team
-    members: tuple[Member, ...]
-    skills: tuple[frozenset[str], ...]
+    members: tuple[MemberView, ...]
+    daily: int
+    max_open: int | None
 
 
 class EnginePolicy:
     """A policy prepared for the engine. Build it with :func:`prepare`; treat it as immutable."""
 
-    __slots__ = ("closed", "disposition_field", "hash", "mql_why", "policy", "reasons", "teams", "touch_rules")
+    __slots__ = (
+        "_calendars",
+        "_memo",
+        "_memo_now",
+        "_mql",
+        "_routing",
+        "_sla",
+        "closed",
+        "disposition_field",
+        "dispositions",
+        "hash",
+        "holding_owner",
+        "mql_why",
+        "on_breach",
+        "policy",
+        "reasons",
+        "recycle_statuses",
+        "teams",
+        "touch_rules",
+    )
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.hash = hashlib.sha256(policy.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+        self.dispositions: Dispositions = policy.dispositions
+        self.on_breach: OnBreach = policy.on_breach
+        self.holding_owner: str = policy.qualification.holding_owner
         self.closed = frozenset(policy.dispositions.closed_statuses)
         self.reasons = frozenset(policy.dispositions.reasons)
+        self.recycle_statuses = frozenset((policy.on_breach.recycle.status, policy.on_breach.unresponsive.status))
         field = policy.field_name("disposition")
         self.disposition_field: str | None = None if field == "disposition" else field
-        self.teams = {
-            name: TeamView(name, team, team.members, tuple(team.member_skills(m) for m in team.members))
-            for name, team in policy.teams.items()
-        }
+        self._mql: Predicate = policy.mql_rule
+        self._routing = tuple((rule, policy.predicate(rule.when)) for rule in policy.routing)
+        self._sla = tuple((tier, policy.predicate(tier.when)) for tier in policy.sla)
+        self._calendars: dict[str, BusinessCalendar] = {}
+        self._memo: dict[tuple[object, ...], object] = {}
+        self._memo_now: datetime | None = None
+        self.teams = {name: self._team(name, team) for name, team in policy.teams.items()}
         self.touch_rules = {tier.name: _rules(tier) for tier in policy.sla}
         self.mql_why: Explainer = explainer(policy.qualification.mql_when, policy.fields.as_mapping())
+
+    def _team(self, name: str, team: Team) -> TeamView:
+        members = []
+        for m in team.members:
+            calendar = self.calendar(m.email)
+            periods = tuple(p.resolve(calendar.tz) for p in m.out_of_office)
+            members.append(MemberView(m.email, calendar, periods, team.member_skills(m), m.weight))
+        return TeamView(name, team, tuple(members), team.capacity.daily_leads, team.capacity.max_open_leads)
+
+    def is_mql(self, fields: Fields) -> bool:
+        """Whether the qualification rule accepts these fields."""
+        return self._mql(fields)
+
+    def rule_for(self, fields: Fields) -> RoutingRule | None:
+        """The first routing rule whose condition matches, or None."""
+        return next((rule for rule, matches in self._routing if matches(fields)), None)
+
+    def tier_for(self, fields: Fields) -> SlaTier | None:
+        """The first SLA tier whose condition matches, or None."""
+        return next((tier for tier, matches in self._sla if matches(fields)), None)
 
     def rules_for(self, tier: SlaTier | None) -> TouchRules:
         """Which touches count under ``tier`` (all outbound touches but automated emails without a tier)."""
@@ -64,21 +129,50 @@ class EnginePolicy:
 
     def calendar(self, email: str | None) -> BusinessCalendar:
         """The business calendar of the rep with this address (the organisation's for None or unknown)."""
-        return self.policy.calendar_for(email)
+        key = (email or "").strip().lower()
+        found = self._calendars.get(key)
+        if found is None:
+            found = self._calendars[key] = self.policy.calendar_for(email)
+        return found
 
-    def out_of_office(self, email: str, now: datetime) -> bool:
-        """Whether the member with this address is inside one of their out-of-office periods at ``now``."""
-        member = self.policy.member(email)
-        if member is None or not member.out_of_office:
-            return False
-        tz = self.calendar(email).tz
-        return any(start <= now < end for start, end in (p.resolve(tz) for p in member.out_of_office))
+    def timed_reasons(self, team: TeamView, hours_only: bool, now: datetime) -> tuple[str | None, ...]:
+        """Per member of ``team``: "out of office", "outside working hours" (when asked) or None, at ``now``.
+
+        Memoised for the latest ``now`` (a batch decides every lead at one instant).
+        """
+        key = ("timed", team.name, hours_only)
+        found = self.memo(now).get(key)
+        if found is None:
+            found = self._memo[key] = tuple(_timed(m, hours_only, now) for m in team.members)
+        return found  # type: ignore[return-value]
+
+    def memo(self, now: datetime) -> dict[tuple[object, ...], object]:
+        """A scratch memo for values that depend only on the policy and ``now`` (cleared when ``now`` changes)."""
+        if now != self._memo_now or len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+            self._memo_now = now
+        return self._memo
+
+    def holding_for(self, team: str | None) -> str:
+        """The holding-owner name where a team's leads wait (the qualification one by default)."""
+        view = self.teams.get(team) if team is not None else None
+        own = view.team.holding_owner if view is not None else None
+        return own or self.holding_owner
+
+
+def _timed(member: MemberView, hours_only: bool, now: datetime) -> str | None:
+    if member.out_of_office and member.away(now):
+        return "out of office"
+    if hours_only and not member.calendar.is_working(now):
+        return "outside working hours"
+    return None
 
 
 def _rules(tier: SlaTier) -> TouchRules:
     return TouchRules(frozenset(_CHANNELS[c] for c in tier.channels), tier.count_automated)
 
 
+_MEMO_LIMIT = 10_000
 _PREPARED: dict[int, tuple[Policy, EnginePolicy]] = {}
 _PREPARED_LIMIT = 16
 

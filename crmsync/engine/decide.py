@@ -15,7 +15,7 @@ The order of questions for one lead (DESIGN §3.2–3.6):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crmsync.domain import Lead, OwnerKind
@@ -27,7 +27,7 @@ from crmsync.engine.dispositions import on_close
 from crmsync.engine.explain import Deadline, Explanation
 from crmsync.engine.roster import Roster, shift
 from crmsync.engine.sla import clock
-from crmsync.engine.state import LeadState, Phase
+from crmsync.engine.state import LeadState, Phase, evolve
 from crmsync.engine.visibility import hide, qualify
 from crmsync.policy import Policy
 
@@ -92,25 +92,33 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
     bad = _bad_lead(lead, now)
     if bad is not None:
         return _skipped(ep, state, lead, bad)
-    start = replace(state, policy_hash=ep.hash, pending=None, due_at=None)
-    plan = Plan(ep, lead, start, roster, now, prior=state.pending)
+    fields = lead.fields
+    qualified = qualify(ep, lead)
+    tier = ep.tier_for(fields)
+    start = evolve(
+        state,
+        policy_hash=ep.hash,
+        pending=None,
+        due_at=None,
+        mql=qualified.mql,
+        sla_tier=tier.name if tier is not None else None,
+    )
+    plan = Plan(ep, lead, start, roster, now, prior=state.pending, tier=tier, rule=ep.rule_for(fields))
     if lead.stopped:
         plan.outcome = "left alone: " + ("converted" if lead.converted else "deleted")
         plan.set(Phase.STOPPED)
         return _finish(plan, None, ())
-    holding_name = ep.policy.qualification.holding_owner
+    holding_name = ep.holding_owner
     holding = roster.holding_id(holding_name)
     if holding is None:
         return _skipped(ep, state, lead, f"holding owner {holding_name!r} is not resolved to a CRM owner")
     kind, email, problem = _owner_kind(lead, roster)
     if problem is not None:
         return _skipped(ep, state, lead, problem)
-    qualified = qualify(ep, lead)
-    plan.state = replace(plan.state, mql=qualified.mql)
     plan.rules.append("qualification: MQL" if qualified.mql else f"qualification: {qualified.status_text}")
     deadlines: tuple[Deadline, ...] = ()
     tz: str | None = None
-    if kind == "holding" and lead.status in _recycle_statuses(ep):
+    if kind == "holding" and lead.status in ep.recycle_statuses:
         plan.outcome = f"recycled, waits with the holding owner ({lead.status})"
         plan.set(Phase.RECYCLED)
     elif lead.status in ep.closed:
@@ -132,14 +140,12 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
 
 
 def _enforce(plan: Plan, email: str | None) -> tuple[str | None, tuple[Deadline, ...]]:
-    ep, lead, state = plan.ep, plan.lead, plan.state
-    tier = ep.policy.sla_tier_for(lead.fields)
+    ep, state, tier = plan.ep, plan.state, plan.tier
     if tier is None or state.assigned_at is None:
         plan.rules.append("SLA: no tier matches")
         plan.outcome = "owned by a rep; no SLA applies"
         plan.set(Phase.WORKING if state.first_touch_at else Phase.ASSIGNED)
         return None, ()
-    plan.state = replace(plan.state, sla_tier=tier.name)
     plan.rules.append(f"SLA tier: {tier.name!r}")
     c = clock(plan.state, tier, ep.calendar(email), plan.now)
     if c.due is not None:
@@ -157,11 +163,6 @@ def _next_words(kind: str) -> str:
         "unresponsive": "recycle as unresponsive",
         "window": "follow-up window ends",
     }[kind]
-
-
-def _recycle_statuses(ep: EnginePolicy) -> frozenset[str]:
-    on_breach = ep.policy.on_breach
-    return frozenset((on_breach.recycle.status, on_breach.unresponsive.status))
 
 
 def _owner_kind(lead: Lead, roster: Roster) -> tuple[str, str | None, str | None]:
@@ -205,13 +206,13 @@ def _bad_lead(lead: Lead, now: datetime) -> str | None:
 
 
 def _skipped(ep: EnginePolicy, state: LeadState, lead: Lead, reason: str) -> Decision:
-    kept = replace(state, state=Phase.SKIPPED, due_at=None, policy_hash=ep.hash)
+    kept = evolve(state, state=Phase.SKIPPED, due_at=None, policy_hash=ep.hash)
     explanation = Explanation(lead.ref, Phase.SKIPPED.value, state.mql, lead.owner_id, outcome=f"skipped: {reason}")
     return Decision(lead.ref, (), kept, (), explanation, skipped=reason)
 
 
 def _finish(plan: Plan, tz: str | None, deadlines: tuple[Deadline, ...]) -> Decision:
-    state = plan.state
+    state = plan.result()
     touches = {"email": state.touches_email, "call": state.touches_call, "meeting": state.touches_meeting}
     explanation = Explanation(
         lead=plan.lead.ref,

@@ -8,17 +8,19 @@ no actions, and its previous state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from crmsync.domain import Action, Lead, LeadRef
 from crmsync.engine.compiled import EnginePolicy
 from crmsync.engine.explain import AssignmentRecord, Candidate, Explanation
 from crmsync.engine.keys import action_key
 from crmsync.engine.roster import Roster
-from crmsync.engine.state import LeadState, MoveKind, Pending, Phase
+from crmsync.engine.state import LeadState, MoveKind, Pending, Phase, evolve
 from crmsync.outbox.codec import kind_of
 from crmsync.outbox.model import priority_of
+from crmsync.policy.sections import RoutingRule, SlaTier
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,11 @@ class Decision:
 
 @dataclass(slots=True)
 class Plan:
-    """A decision under construction (local to one call of ``decide``; never shared)."""
+    """A decision under construction (local to one call of ``decide``; never shared).
+
+    ``state`` is the derived state the decision reads; what the decision changes goes to ``changes`` and is
+    applied once, by :meth:`result`.
+    """
 
     ep: EnginePolicy
     lead: Lead
@@ -76,6 +82,13 @@ class Plan:
     overflow: bool = False
     prior: Pending | None = None
     timezone: str | None = None
+    tier: SlaTier | None = None
+    rule: RoutingRule | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def result(self) -> LeadState:
+        """The new state: the derived one with this decision's changes (phase, due, pending move...)."""
+        return evolve(self.state, **self.changes)
 
     def add(self, action: Action, extra: str = "") -> None:
         """Plan ``action`` with its idempotency key (epoch of the current state, plus ``extra``)."""
@@ -94,14 +107,17 @@ class Plan:
         """Record that the planned actions move the lead to ``owner_id``: the pending move and its history entry.
 
         A move already pending (same kind and owner, decided in an earlier cycle and not landed yet) keeps its
-        original instant, so the clock of the new owner starts when the move was first decided.
+        original instant, so the clock of the new owner starts when the move was first decided, and is not
+        recorded again (its history entry and the loads it moved were counted when it was first decided).
         """
         prior = self.prior
-        at = prior.at if prior is not None and (prior.kind, prior.owner_id) == (kind, owner_id) else self.now
-        self.state = replace(self.state, pending=Pending(kind, owner_id, at, status))
+        if prior is not None and (prior.kind, prior.owner_id) == (kind, owner_id):
+            self.changes["pending"] = prior  # decided before: its history entry and load are already counted
+            return
+        self.changes["pending"] = Pending(kind, owner_id, self.now, status)
         self.assignments.append(record or AssignmentRecord(kind.value, owner_id, self.lead.owner_id, reason))
 
     def set(self, phase: Phase, due_at: datetime | None = None, next_event: str | None = None) -> None:
         """Set the new phase, the next due instant and what happens then."""
-        self.state = replace(self.state, state=phase, due_at=due_at)
+        self.changes.update(state=phase, due_at=due_at)
         self.next_event = next_event if due_at is not None or next_event else None

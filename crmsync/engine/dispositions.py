@@ -11,8 +11,6 @@ closed has no open status to restore and is not checked either.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from crmsync.domain import CreateTask, Flag, OwnerKind, Reopen
 from crmsync.engine.decision import Plan
 from crmsync.engine.state import MoveKind, Phase
@@ -21,7 +19,7 @@ from crmsync.engine.state import MoveKind, Phase
 def close_problems(plan: Plan) -> list[str]:
     """What is wrong with the rep's close: missing or unlisted reason, too few touches or channels."""
     ep, state = plan.ep, plan.state
-    rules = ep.policy.dispositions
+    rules = ep.dispositions
     problems: list[str] = []
     if not state.disposition:
         problems.append("no disposition reason given")
@@ -54,7 +52,7 @@ def on_close(plan: Plan) -> None:
     plan.rules.append(f"early close: {text}")
     extra = f"c{state.close_count}"
     restore_owner = state.open_owner_id or lead.owner_id
-    mode = plan.ep.policy.dispositions.on_early_close
+    mode = plan.ep.dispositions.on_early_close
     if mode == "reopen" and state.open_status is not None and restore_owner is not None:
         message = f"Reopened: {text}"
         plan.add(Reopen(lead.ref, state.open_status, restore_owner, lead.owner_id, message), extra)
@@ -82,7 +80,7 @@ def _flag(plan: Plan, message: str, extra: str) -> None:
         plan.add(CreateTask(lead.ref, manager, "Early close to review", message, None), f"flag:{extra}")
     else:
         plan.problems.append("no manager to review the early close (team has no manager in the CRM)")
-    plan.state = replace(state, flagged_close=state.close_count)
+    plan.changes["flagged_close"] = state.close_count
     plan.outcome = message
     plan.set(Phase.CLOSED)
 
@@ -92,7 +90,7 @@ def _manager(plan: Plan) -> str | None:
     policy, roster = plan.ep.policy, plan.roster
     closer = roster.owners.get(plan.state.open_owner_id or plan.lead.owner_id or "")
     names = list(policy.teams_of(closer.email)) if closer is not None and closer.email else []
-    rule = policy.routing_rule_for(plan.lead.fields)
+    rule = plan.rule
     if rule is not None:
         names.append(rule.team)
     for name in names:

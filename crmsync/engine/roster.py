@@ -67,7 +67,8 @@ class Roster:
 
     def by_email(self, email: str) -> Owner | None:
         """The CRM user with this address (active users preferred), or None."""
-        return self._by_email.get(email.strip().lower())
+        found = self._by_email.get(email)  # policy addresses arrive normalised: skip the work for them
+        return found if found is not None else self._by_email.get(email.strip().lower())
 
     def holding_id(self, name: str) -> str | None:
         """The owner id a holding-owner name resolves to: through ``holding``, else a known owner id as written."""

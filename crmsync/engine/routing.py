@@ -19,10 +19,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from crmsync.engine.compiled import EnginePolicy, TeamView
+from crmsync.engine.compiled import EnginePolicy, MemberView, TeamView
 from crmsync.engine.explain import Candidate
 from crmsync.engine.roster import Roster
-from crmsync.policy.sections import Member, RoutingRule
+from crmsync.policy.sections import RoutingRule
 
 NO_CAPACITY = "no capacity"
 _GOLDEN = 0.6180339887498949
@@ -69,7 +69,12 @@ def route(
     pointer = roster.pointer(view.name)
     eligible = [i for i, c in enumerate(candidates) if c.eligible]
     if not eligible:
-        retry = _retry_at(ep, view, candidates, now)
+        memo = ep.memo(now)
+        key = ("retry", view.name, tuple(c.skipped for c in candidates))
+        if key not in memo:
+            memo[key] = _retry_at(view, candidates, now)
+        retry = memo[key]
+        assert retry is None or isinstance(retry, datetime)
         return Route(rule, view.name, None, None, pointer, candidates, problems, retry)
     if rule.method == "least_loaded":
         pick = min(eligible, key=lambda i: (candidates[i].open_leads, candidates[i].assigned_today, i))
@@ -95,10 +100,10 @@ def _candidates(
 ) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
     out: list[Candidate] = []
     problems: list[str] = []
-    capacity = view.team.capacity
-    daily = capacity.daily_leads
+    daily, max_open = view.daily, view.max_open
     needed = frozenset(rule.skills)
-    for member, skills in zip(view.members, view.skills, strict=True):
+    timed = ep.timed_reasons(view, rule.working_hours_only, now)
+    for member, away in zip(view.members, timed, strict=True):
         owner = roster.by_email(member.email)
         if owner is None:
             problems.append(f"team {view.name!r} names {member.email}, who is not a CRM user")
@@ -109,16 +114,14 @@ def _candidates(
         reasons: list[str] = []
         if not owner.active:
             reasons.append("inactive in the CRM")
-        if ep.out_of_office(member.email, now):
-            reasons.append("out of office")
-        elif rule.working_hours_only and not ep.calendar(member.email).is_working(now):
-            reasons.append("outside working hours")
+        if away is not None:
+            reasons.append(away)
         if today >= daily:
             reasons.append(f"daily cap reached ({today}/{daily})")
-        if capacity.max_open_leads is not None and load >= capacity.max_open_leads:
-            reasons.append(f"open-lead cap reached ({load}/{capacity.max_open_leads})")
-        if needed and not needed <= skills:
-            reasons.append("missing skills: " + ", ".join(sorted(needed - skills)))
+        if max_open is not None and load >= max_open:
+            reasons.append(f"open-lead cap reached ({load}/{max_open})")
+        if needed and not needed <= member.skills:
+            reasons.append("missing skills: " + ", ".join(sorted(needed - member.skills)))
         if oid == current:
             reasons.append("current owner")
         elif oid in exclude:
@@ -127,7 +130,7 @@ def _candidates(
     return tuple(out), tuple(problems)
 
 
-def _weighted(members: tuple[Member, ...], eligible: list[int], pointer: int) -> int:
+def _weighted(members: tuple[MemberView, ...], eligible: list[int], pointer: int) -> int:
     total = sum(members[i].weight for i in eligible)
     point = ((pointer * _GOLDEN) % 1.0) * total
     running = 0.0
@@ -138,7 +141,7 @@ def _weighted(members: tuple[Member, ...], eligible: list[int], pointer: int) ->
     return eligible[-1]
 
 
-def _retry_at(ep: EnginePolicy, view: TeamView, candidates: tuple[Candidate, ...], now: datetime) -> datetime | None:
+def _retry_at(view: TeamView, candidates: tuple[Candidate, ...], now: datetime) -> datetime | None:
     """The earliest instant a rep skipped only for time-bound reasons (hours, OOO, today's cap) may be eligible."""
     best: datetime | None = None
     for member, candidate in zip(view.members, candidates, strict=True):
@@ -146,7 +149,7 @@ def _retry_at(ep: EnginePolicy, view: TeamView, candidates: tuple[Candidate, ...
         timed = [r for r in reasons if r in TIMED_REASONS or r.startswith("daily cap")]
         if not reasons or len(timed) != len(reasons):
             continue
-        calendar = ep.calendar(member.email)
+        calendar = member.calendar
         at = now
         if any(r.startswith("daily cap") for r in timed):
             local = now.astimezone(calendar.tz)

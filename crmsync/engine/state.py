@@ -13,7 +13,7 @@ decision's instant); any other owner change was made by someone else and the clo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -199,6 +199,17 @@ class LeadState:
         )
 
 
+_FIELDS: tuple[str, ...] = tuple(LeadState.__dataclass_fields__)
+_DEFAULTS: dict[str, Any] = {name: getattr(LeadState(), name) for name in _FIELDS}
+
+
+def evolve(current: LeadState, /, **changes: Any) -> LeadState:
+    """``dataclasses.replace`` for :class:`LeadState`, several times faster (it is on the engine's hot path)."""
+    values = {name: getattr(current, name) for name in _FIELDS}
+    values.update(changes)
+    return LeadState(**values)
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -232,7 +243,7 @@ def derive(
     well-typed lead; :func:`~crmsync.engine.decide.decide` then sets ``mql``, ``state`` and ``due_at``.
     """
     ep = prepare(policy)
-    tier = ep.policy.sla_tier_for(lead.fields)
+    tier = ep.tier_for(lead.fields)
     return derive_with(previous, lead, activities, now, ep.closed, ep.rules_for(tier), ep.disposition_field)
 
 
@@ -245,80 +256,81 @@ def derive_with(
     touch_rules: TouchRules,
     disposition_field: str | None,
 ) -> LeadState:
-    """:func:`derive` with the policy's closed statuses, touch rules and disposition field given directly."""
-    state = previous if previous is not None else LeadState(owner_id=lead.owner_id, status=lead.status)
-    if previous is None and lead.owner_id is not None:
-        state = replace(state, assigned_at=now)
-    if lead.owner_id != state.owner_id:
-        state = _owner_changed(state, lead.owner_id, now)
-    state = _status_seen(state, lead, now, closed_statuses, disposition_field)
-    state = _recount(state, activities, touch_rules)
+    """:func:`derive` with the policy's closed statuses, touch rules and disposition field given directly.
+
+    Works on one dict of field values and builds the state once (this runs for every changed lead).
+    """
+    if previous is None:
+        v = dict(_DEFAULTS, owner_id=lead.owner_id, status=lead.status)
+        if lead.owner_id is not None:
+            v["assigned_at"] = now
+    else:
+        v = {name: getattr(previous, name) for name in _FIELDS}
+    if lead.owner_id != v["owner_id"]:
+        _owner_changed(v, lead.owner_id, now)
+    _status_seen(v, lead, now, closed_statuses, disposition_field)
+    _recount(v, activities, touch_rules)
     if lead.stopped:
-        state = replace(state, state=Phase.STOPPED, pending=None, due_at=None)
-    return state
+        v.update(state=Phase.STOPPED, pending=None, due_at=None)
+    return LeadState(**v)
 
 
-def _owner_changed(state: LeadState, owner_id: str | None, now: datetime) -> LeadState:
-    pending = state.pending
-    landed = pending is not None and pending.owner_id == owner_id
-    previous = state.previous_owners
-    if state.owner_id is not None and state.owner_id not in previous:
-        previous = (*previous, state.owner_id)
-    reassignments = state.reassignment_count
-    if landed and pending is not None and pending.kind in (MoveKind.REASSIGN, MoveKind.WAIT):
+def _owner_changed(v: dict[str, Any], owner_id: str | None, now: datetime) -> None:
+    pending: Pending | None = v["pending"]
+    landed = pending if pending is not None and pending.owner_id == owner_id else None
+    previous: tuple[str, ...] = v["previous_owners"]
+    if v["owner_id"] is not None and v["owner_id"] not in previous:
+        previous = (*previous, v["owner_id"])
+    epoch = v["epoch"] + 1
+    if landed is not None and landed.kind is MoveKind.REOPEN:
+        v.update(owner_id=owner_id, epoch=epoch, restarted_at=landed.at)
+        return
+    reassignments: int = v["reassignment_count"]
+    if landed is not None and landed.kind in (MoveKind.REASSIGN, MoveKind.WAIT):
         reassignments += 1
-    started = pending.at if landed and pending is not None else now
-    recycled = landed and pending is not None and pending.kind is MoveKind.RECYCLE
+    recycled = landed is not None and landed.kind is MoveKind.RECYCLE
     if recycled:  # the end of this lead's run: a re-qualified lead starts afresh
         previous, reassignments = (), 0
-    if landed and pending is not None and pending.kind is MoveKind.REOPEN:
-        return replace(state, owner_id=owner_id, epoch=state.epoch + 1, restarted_at=pending.at)
-    return replace(
-        state,
+    v.update(
         owner_id=owner_id,
-        assigned_at=None if owner_id is None else started,
+        assigned_at=None if owner_id is None else (landed.at if landed is not None else now),
         previous_owners=previous,
         reassignment_count=reassignments,
-        epoch=state.epoch + 1,
-        pending=None if landed else state.pending,
-        closed_by_crmsync=recycled or state.closed_by_crmsync,
+        epoch=epoch,
+        pending=None if landed is not None else pending,
+        closed_by_crmsync=recycled or v["closed_by_crmsync"],
         restarted_at=None,
     )
 
 
 def _status_seen(
-    state: LeadState, lead: Lead, now: datetime, closed_statuses: frozenset[str], disposition_field: str | None
-) -> LeadState:
-    closed = lead.status in closed_statuses
-    pending = state.pending
-    if closed:
-        if state.closed_at is None:
+    v: dict[str, Any], lead: Lead, now: datetime, closed_statuses: frozenset[str], disposition_field: str | None
+) -> None:
+    pending: Pending | None = v["pending"]
+    if lead.status in closed_statuses:
+        if v["closed_at"] is None:
             by_us = pending is not None and pending.kind is MoveKind.RECYCLE and pending.status == lead.status
-            state = replace(
-                state,
-                closed_at=now,
-                close_count=state.close_count + 1,
-                closed_by_crmsync=by_us or state.closed_by_crmsync,
-            )
+            v.update(closed_at=now, close_count=v["close_count"] + 1, closed_by_crmsync=by_us or v["closed_by_crmsync"])
         reason = lead.fields.get(disposition_field) if disposition_field else None
-        disposition = str(reason).strip() if isinstance(reason, str | int | float) and str(reason).strip() else None
-        return replace(state, status=lead.status, disposition=disposition or state.disposition)
-    if state.closed_at is not None:
+        text = str(reason).strip() if isinstance(reason, str | int | float) else ""
+        v.update(status=lead.status, disposition=text or v["disposition"])
+        return
+    if v["closed_at"] is not None:
         restarted = pending.at if pending is not None and pending.kind is MoveKind.REOPEN else now
-        state = replace(state, closed_at=None, closed_by_crmsync=False, restarted_at=restarted)
+        v.update(closed_at=None, closed_by_crmsync=False, restarted_at=restarted)
     if pending is not None and pending.kind is MoveKind.REOPEN and pending.owner_id == lead.owner_id:
-        state = replace(state, pending=None)
-    return replace(state, status=lead.status, open_status=lead.status, open_owner_id=lead.owner_id)
+        v["pending"] = None
+    v.update(status=lead.status, open_status=lead.status, open_owner_id=lead.owner_id)
 
 
-def _recount(state: LeadState, activities: Sequence[Activity], rules: TouchRules) -> LeadState:
+def _recount(v: dict[str, Any], activities: Sequence[Activity], rules: TouchRules) -> None:
     counts = {Channel.EMAIL: 0, Channel.CALL: 0, Channel.MEETING: 0}
     first: datetime | None = None
     last: datetime | None = None
     owner_last: datetime | None = None
     replied: datetime | None = None
     replies = 0
-    owner, since = state.owner_id, state.assigned_at
+    owner, since = v["owner_id"], v["assigned_at"]
     for activity in activities:
         if activity.is_reply:
             replies += 1
@@ -336,8 +348,7 @@ def _recount(state: LeadState, activities: Sequence[Activity], rules: TouchRules
         counts[activity.channel] += 1
         first = activity.occurred_at if first is None or activity.occurred_at < first else first
         last = activity.occurred_at if last is None or activity.occurred_at > last else last
-    return replace(
-        state,
+    v.update(
         touches_email=counts[Channel.EMAIL],
         touches_call=counts[Channel.CALL],
         touches_meeting=counts[Channel.MEETING],

@@ -17,6 +17,7 @@ from crmsync.domain import Hide, Lead
 from crmsync.engine.compiled import EnginePolicy
 from crmsync.engine.decision import Plan
 from crmsync.engine.state import LeadState, MoveKind, Phase
+from crmsync.policy.sections import SlaTier
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +35,15 @@ class Qualified:
 
 def qualify(ep: EnginePolicy, lead: Lead) -> Qualified:
     """Apply the qualification rule to the lead's fields."""
-    if ep.policy.is_mql(lead.fields):
+    if ep.is_mql(lead.fields):
         return Qualified(True)
     return Qualified(False, ep.mql_why(lead.fields))
 
 
-def active_until(ep: EnginePolicy, state: LeadState, lead: Lead, email: str | None) -> datetime | None:
+def active_until(ep: EnginePolicy, state: LeadState, tier: SlaTier | None, email: str | None) -> datetime | None:
     """Until when the owner counts as actively working the lead (None: not touched by the owner)."""
     if state.owner_touch_at is None:
         return None
-    tier = ep.policy.sla_tier_for(lead.fields)
     if tier is None:
         return None
     gap = tier.follow_up.max_gap if tier.follow_up and tier.follow_up.max_gap else tier.first_touch
@@ -53,7 +53,7 @@ def active_until(ep: EnginePolicy, state: LeadState, lead: Lead, email: str | No
 def hide(plan: Plan, qualified: Qualified, holding_id: str, owner_email: str | None) -> None:
     """Hide a non-MQL a rep (``owner_email``) or nobody owns, unless the rep is actively working it."""
     lead, now = plan.lead, plan.now
-    until = active_until(plan.ep, plan.state, lead, owner_email) if lead.owner_id is not None else None
+    until = active_until(plan.ep, plan.state, plan.tier, owner_email) if lead.owner_id is not None else None
     if until is not None and now < until:
         plan.outcome = f"kept with its owner, who is working it ({qualified.status_text})"
         plan.set(Phase.WORKING, until, "hidden unless the owner touches it again")

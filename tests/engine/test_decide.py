@@ -133,3 +133,16 @@ def test_decision_records_the_policy_hash():
     assert a.state.policy_hash
     assert b.state.policy_hash
     assert a.state.policy_hash != b.state.policy_hash
+
+
+def test_a_pending_move_is_replanned_to_the_same_rep_and_not_recorded_again():
+    """A route not yet applied is planned again to the same rep (same keys), even if the pointer moved on."""
+    p, held = policy(), lead(owner=QUEUE)
+    first = decide(derive(None, held, [], p, MON_9), held, roster(), p, MON_9)
+    moved_on = roster(pointers={"sdr": 1})
+    again = decide(derive(first.state, held, [], p, MON_9 + HOUR), held, moved_on, p, MON_9 + HOUR)
+    assert [x.action.owner_id for x in again.actions] == [ANA, ANA]  # type: ignore[union-attr]
+    assert [x.key for x in again.actions] == [x.key for x in first.actions]
+    assert (len(first.assignments), again.assignments) == (1, ())
+    landed = derive(again.state, lead(owner=ANA), [], p, MON_9 + 2 * HOUR)
+    assert landed.assigned_at == MON_9  # the clock started when the move was first decided
