@@ -46,7 +46,12 @@ def bench_policy() -> Policy:
         }
     methods = ["round_robin", "least_loaded", "weighted"]
     routing = [
-        {"name": f"region {t}", "when": {"field": "Region", "eq": f"r{t}"}, "team": f"team{t}", "method": methods[t % 3]}
+        {
+            "name": f"region {t}",
+            "when": {"field": "Region", "eq": f"r{t}"},
+            "team": f"team{t}",
+            "method": methods[t % 3],
+        }
         for t in range(TEAMS - 1)
     ]
     routing.append({"name": "everyone else", "team": f"team{TEAMS - 1}", "working_hours_only": False})

@@ -11,16 +11,18 @@ per-lead path never goes through the model's validation machinery.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from crmsync.domain import Channel
+from crmsync.domain import Activity, Channel
 from crmsync.engine.why import Explainer, explainer
 from crmsync.policy import BusinessCalendar, Policy, Predicate
+from crmsync.policy.scoring import Score, Scorer, Signal
 from crmsync.policy.sections import Dispositions, OnBreach, RoutingRule, SlaTier, Team
 
 _CHANNELS = {"email": Channel.EMAIL, "call": Channel.CALL, "meeting": Channel.MEETING}
+_SIGNAL = {Channel.EMAIL: "email", Channel.CALL: "call", Channel.MEETING: "meeting", Channel.OTHER: "email"}
 Fields = Mapping[str, object]
 
 
@@ -78,6 +80,8 @@ class EnginePolicy:
         "policy",
         "reasons",
         "recycle_statuses",
+        "score_field",
+        "scorer",
         "teams",
         "touch_rules",
     )
@@ -102,6 +106,27 @@ class EnginePolicy:
         self.teams = {name: self._team(name, team) for name, team in policy.teams.items()}
         self.touch_rules = {tier.name: _rules(tier) for tier in policy.sla}
         self.mql_why: Explainer = explainer(policy.qualification.mql_when, policy.fields.as_mapping())
+        scoring = policy.scoring
+        self.scorer = Scorer(scoring, policy.fields.as_mapping()) if scoring is not None else None
+        self.score_field = policy.field_name(scoring.write_to) if scoring is not None else None
+
+    def fields_for(self, lead_fields: Fields, score: float | None) -> Fields:
+        """The fields conditions read: the lead's, with crmsync's computed score (if the policy scores)."""
+        if self.score_field is None or score is None:
+            return lead_fields
+        return {**lead_fields, self.score_field: score}
+
+    def score(self, fields: Fields, activities: Iterable[Activity], now: datetime) -> Score | None:
+        """The policy's score of a lead from its fields and activities at ``now`` (None without scoring).
+
+        Engagement signals: inbound mail is a ``reply``; outbound calls, meetings and emails are ``call``,
+        ``meeting`` and ``email`` (``form`` and ``page_view`` are not pulled yet).
+        """
+        if self.scorer is None:
+            return None
+        signals = [Signal(_SIGNAL[a.channel] if a.is_touch else "reply", a.occurred_at) for a in activities
+                   if a.is_reply or a.is_touch]  # fmt: skip
+        return self.scorer(fields, signals, now)
 
     def _team(self, name: str, team: Team) -> TeamView:
         members = []

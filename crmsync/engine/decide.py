@@ -92,8 +92,8 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
     bad = _bad_lead(lead, now)
     if bad is not None:
         return _skipped(ep, state, lead, bad)
-    fields = lead.fields
-    qualified = qualify(ep, lead)
+    fields = ep.fields_for(lead.fields, state.score)
+    qualified = qualify(ep, fields)
     tier = ep.tier_for(fields)
     start = evolve(
         state,

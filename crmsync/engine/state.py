@@ -101,6 +101,8 @@ class LeadState:
     flagged_close: int = 0
     restarted_at: datetime | None = None
     owner_touch_at: datetime | None = field(default=None)
+    score: float | None = None
+    grade: str | None = None
 
     @property
     def touches(self) -> int:
@@ -156,6 +158,8 @@ class LeadState:
             "flagged_close": self.flagged_close,
             "restarted_at": _iso(self.restarted_at),
             "owner_touch_at": _iso(self.owner_touch_at),
+            "score": self.score,
+            "grade": self.grade,
         }
 
     @classmethod
@@ -196,6 +200,8 @@ class LeadState:
             flagged_close=int(extras.get("flagged_close") or 0),
             restarted_at=_parse_opt(extras.get("restarted_at")),
             owner_touch_at=_parse_opt(extras.get("owner_touch_at")),
+            score=extras.get("score"),
+            grade=extras.get("grade"),
         )
 
 
@@ -239,12 +245,19 @@ def derive(
     owner's outbound touches since ``assigned_at``, on the channels the lead's SLA tier counts, automated
     emails only where the tier says so; inbound mail counts as replies. The clock starts when the lead is
     assigned to its current owner: at the pending move's instant when crmsync's move landed, else at ``now``
-    (first seen with that owner). Converted and deleted leads get :attr:`Phase.STOPPED`. Never raises for a
+    (first seen with that owner). Converted and deleted leads get :attr:`Phase.STOPPED`. With a ``scoring``
+    section, the lead's score and grade are computed here (from its fields and every activity) and kept in the
+    state: :func:`~crmsync.engine.decide.decide` evaluates conditions with that score. Never raises for a
     well-typed lead; :func:`~crmsync.engine.decide.decide` then sets ``mql``, ``state`` and ``due_at``.
     """
     ep = prepare(policy)
-    tier = ep.tier_for(lead.fields)
-    return derive_with(previous, lead, activities, now, ep.closed, ep.rules_for(tier), ep.disposition_field)
+    scored = ep.score(lead.fields, activities, now)
+    fields = ep.fields_for(lead.fields, scored.total if scored is not None else None)
+    tier = ep.tier_for(fields)
+    state = derive_with(previous, lead, activities, now, ep.closed, ep.rules_for(tier), ep.disposition_field)
+    if scored is not None:
+        state = evolve(state, score=scored.total, grade=scored.grade)
+    return state
 
 
 def derive_with(

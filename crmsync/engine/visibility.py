@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from crmsync.domain import Hide, Lead
-from crmsync.engine.compiled import EnginePolicy
+from crmsync.domain import Hide
+from crmsync.engine.compiled import EnginePolicy, Fields
 from crmsync.engine.decision import Plan
 from crmsync.engine.state import LeadState, MoveKind, Phase
 from crmsync.policy.sections import SlaTier
@@ -33,11 +33,11 @@ class Qualified:
         return f"not MQL: {self.why_not}" if self.why_not else "not MQL"
 
 
-def qualify(ep: EnginePolicy, lead: Lead) -> Qualified:
-    """Apply the qualification rule to the lead's fields."""
-    if ep.is_mql(lead.fields):
+def qualify(ep: EnginePolicy, fields: Fields) -> Qualified:
+    """Apply the qualification rule to a lead's fields (with crmsync's score when the policy scores)."""
+    if ep.is_mql(fields):
         return Qualified(True)
-    return Qualified(False, ep.mql_why(lead.fields))
+    return Qualified(False, ep.mql_why(fields))
 
 
 def active_until(ep: EnginePolicy, state: LeadState, tier: SlaTier | None, email: str | None) -> datetime | None:

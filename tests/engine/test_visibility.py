@@ -7,7 +7,7 @@ import pytest
 from crmsync.domain import Assign, Hide
 from crmsync.engine import Phase
 
-from .helpers import ANA, HOUR, MON_9, QUEUE, lead, policy, run, touch
+from .helpers import ANA, HOUR, MON_9, QUEUE, lead, policy, reply, run, touch
 
 SCORE_ONLY = policy(qualification={"mql_when": {"field": "score", "gte": 60}})
 
@@ -84,3 +84,31 @@ def test_mql_a_rep_owns_stays_and_its_clock_starts_when_first_seen():
     # default tier: first touch within 1 business day (8 working hours) → Mon 17:00 EST = 22:00 UTC
     assert decision.due_at == MON_9.replace(hour=22)
     assert decision.state.state is Phase.ASSIGNED
+
+
+SCORED = policy(
+    qualification={"mql_when": {"field": "score", "gte": 60}},
+    scoring={
+        "fit": {"components": [{"name": "vp", "when": {"field": "Title", "matches": "(?i)\\bvp\\b"}, "points": 50}]},
+        "engagement": {
+            "components": [{"name": "replied", "signal": "reply", "points": 20}],
+            "half_life": "calendar 14d",
+        },
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("activities", "expected"),
+    [([], ["hide"]), ([reply(MON_9 - HOUR)], [])],
+    ids=["3.2-scoring-fit-alone-below-threshold", "3.2-scoring-fit-plus-engagement-is-mql"],
+)
+def test_optional_scoring_decides_qualification(activities, expected):
+    """With a scoring section, crmsync's computed score (fit + decayed engagement) is what the MQL rule reads."""
+    the_lead = lead(owner=ANA, score=99, Title="VP Sales")
+    decision = run(the_lead, MON_9, activities, pol=SCORED)
+    assert [p.kind for p in decision.actions] == expected
+    if expected:
+        assert decision.actions[0].action.status_text == "not MQL: score 50 < 60"  # type: ignore[union-attr]
+    else:
+        assert decision.state.score == 69.96  # 50 + 20 × 0.5 ** (1h / 336h)
