@@ -28,7 +28,7 @@ from crmsync.engine.explain import Deadline, Explanation
 from crmsync.engine.roster import Roster, shift
 from crmsync.engine.sla import clock
 from crmsync.engine.state import LeadState, Phase, evolve
-from crmsync.engine.visibility import hide, qualify
+from crmsync.engine.visibility import Qualified, hide, qualify
 from crmsync.policy import Policy
 
 BAD_INPUT = (ValueError, LookupError, TypeError, AttributeError, ArithmeticError)
@@ -116,8 +116,15 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
     if problem is not None:
         return _skipped(ep, state, lead, problem)
     plan.rules.append("qualification: MQL" if qualified.mql else f"qualification: {qualified.status_text}")
-    deadlines: tuple[Deadline, ...] = ()
-    tz: str | None = None
+    tz, deadlines = _dispatch(plan, kind, email, qualified, holding)
+    return _finish(plan, tz, deadlines)
+
+
+def _dispatch(
+    plan: Plan, kind: str, email: str | None, qualified: Qualified, holding: str
+) -> tuple[str | None, tuple[Deadline, ...]]:
+    """Steps 3-6 of the module docstring; returns the owner's timezone and deadlines when a clock ran."""
+    lead, ep = plan.lead, plan.ep
     if kind == "holding" and lead.status in ep.recycle_statuses:
         plan.outcome = f"recycled, waits with the holding owner ({lead.status})"
         plan.set(Phase.RECYCLED)
@@ -135,8 +142,8 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
     elif kind in ("holding", "none"):
         give(plan)
     else:
-        tz, deadlines = _enforce(plan, email)
-    return _finish(plan, tz, deadlines)
+        return _enforce(plan, email)
+    return None, ()
 
 
 def _enforce(plan: Plan, email: str | None) -> tuple[str | None, tuple[Deadline, ...]]:

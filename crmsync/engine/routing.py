@@ -111,15 +111,10 @@ def _candidates(
             continue
         oid = owner.owner_id
         load, today = roster.load(oid), roster.today(oid)
-        reasons: list[str] = []
-        if not owner.active:
-            reasons.append("inactive in the CRM")
+        reasons = [] if owner.active else ["inactive in the CRM"]
         if away is not None:
             reasons.append(away)
-        if today >= daily:
-            reasons.append(f"daily cap reached ({today}/{daily})")
-        if max_open is not None and load >= max_open:
-            reasons.append(f"open-lead cap reached ({load}/{max_open})")
+        reasons.extend(_capacity(today, load, daily, max_open))
         if needed and not needed <= member.skills:
             reasons.append("missing skills: " + ", ".join(sorted(needed - member.skills)))
         if oid == current:
@@ -128,6 +123,13 @@ def _candidates(
             reasons.append("previous owner")
         out.append(Candidate(oid, member.email, tuple(reasons), load, today))
     return tuple(out), tuple(problems)
+
+
+def _capacity(today: int, load: int, daily: int, max_open: int | None) -> list[str]:
+    reasons = [f"daily cap reached ({today}/{daily})"] if today >= daily else []
+    if max_open is not None and load >= max_open:
+        reasons.append(f"open-lead cap reached ({load}/{max_open})")
+    return reasons
 
 
 def _weighted(members: tuple[MemberView, ...], eligible: list[int], pointer: int) -> int:
