@@ -25,6 +25,8 @@ Contracts:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -107,6 +109,7 @@ class Table:
         self._extra: dict[str, dict[str, Any]] = {}
         self.deleted_at: dict[str, datetime] = {}
         self._index: dict[str, dict[Any, set[str]]] = {name: {} for name in schema.indexed}
+        self._ranges: dict[str, _RangeIndex] = {name: _RangeIndex() for name in schema.ranged}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -145,6 +148,9 @@ class Table:
                     if old is not None:
                         index.get(before, set()).discard(record_id)
                     index.setdefault(val, set()).add(record_id)
+            ranged = self._ranges.get(name)
+            if ranged is not None and val is not None:
+                ranged.add(val, record_id)
             pos = self._col.get(name)
             if pos is not None:
                 row[pos] = val
@@ -159,6 +165,50 @@ class Table:
     def find(self, name: str, value: Any) -> list[str]:
         """Ids whose indexed field ``name`` equals ``value`` (KeyError if the field is not indexed)."""
         return sorted(self._index[name].get(value, ()))
+
+    def scan(self, name: str, low: Any, high: Any) -> list[str]:
+        """Ids whose range-indexed field ``name`` is within [low, high] (either may be None: open), in value
+        order (KeyError if the field is not range-indexed)."""
+        index = self._ranges[name]
+        if index.stale > 2 * len(self._rows) + 1000:
+            index.rebuild((self.value(rid, name), rid) for rid in self._rows)
+        return index.scan(low, high, lambda rid: self.value(rid, name))
+
+
+class _RangeIndex:
+    """(value, id) entries appended on every write, sorted on demand; entries whose value is no longer the
+    record's are skipped on a scan and dropped when the index is rebuilt."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Any, str]] = []
+        self.ordered = True
+        self.stale = 0
+
+    def add(self, value: Any, record_id: str) -> None:
+        if self.entries and self.ordered and value < self.entries[-1][0]:
+            self.ordered = False
+        self.entries.append((value, record_id))
+        self.stale += 1
+
+    def rebuild(self, pairs: Iterable[tuple[Any, str]]) -> None:
+        self.entries = sorted(p for p in pairs if p[0] is not None)
+        self.ordered = True
+        self.stale = len(self.entries)
+
+    def scan(self, low: Any, high: Any, current: Callable[[str], Any]) -> list[str]:
+        if not self.ordered:
+            self.entries.sort()
+            self.ordered = True
+        start = 0 if low is None else bisect.bisect_left(self.entries, (low, ""))
+        out: list[str] = []
+        seen: set[str] = set()
+        for value, rid in itertools.islice(self.entries, start, None):
+            if high is not None and value > high:
+                break
+            if rid not in seen and current(rid) == value:
+                seen.add(rid)
+                out.append(rid)
+        return out
 
 
 class Org:
@@ -325,6 +375,16 @@ class Org:
         with self.lock:
             table = self.tables[obj]
             found = table.find(name, value)
+            return found if include_deleted else [rid for rid in found if rid not in table.deleted_at]
+
+    def scan(
+        self, obj: str, name: str, low: Any = None, high: Any = None, *, include_deleted: bool = False
+    ) -> list[str]:
+        """Ids of ``obj`` whose range-indexed field ``name`` lies in [low, high] (None: unbounded), ordered by
+        that field. KeyError if ``name`` is not in the schema's ``ranged`` fields."""
+        with self.lock:
+            table = self.tables[obj]
+            found = table.scan(name, low, high)
             return found if include_deleted else [rid for rid in found if rid not in table.deleted_at]
 
     def deleted_between(self, obj: str, start: datetime, end: datetime) -> list[tuple[str, datetime]]:

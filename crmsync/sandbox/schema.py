@@ -70,7 +70,8 @@ class FieldDef:
 
 @dataclass(slots=True)
 class ObjectSchema:
-    """One object type: its name, id scheme, ordered fields and which fields are indexed for lookups."""
+    """One object type: its name, id scheme, ordered fields, the fields indexed for equality lookups
+    (``indexed``) and the datetime fields indexed for range scans (``ranged``, e.g. SystemModstamp)."""
 
     name: str
     label: str
@@ -78,6 +79,7 @@ class ObjectSchema:
     id_prefix: str = ""
     id_start: int = 0
     indexed: tuple[str, ...] = ()
+    ranged: tuple[str, ...] = ()
     custom_fields_created: list[str] = field(default_factory=list)
 
     def add_field(self, fdef: FieldDef) -> None:
@@ -182,9 +184,9 @@ def salesforce_schemas() -> list[ObjectSchema]:
     ]  # fmt: skip
     activity_index = ("WhoId", "OwnerId", "Crmsync_External_Id__c")
     return [
-        _schema("Lead", lead, id_prefix="00Q", indexed=("OwnerId", "Email")),
-        _schema("Task", task, id_prefix="00T", indexed=activity_index),
-        _schema("Event", event, id_prefix="00U", indexed=activity_index),
+        _schema("Lead", lead, id_prefix="00Q", indexed=("OwnerId", "Email"), ranged=("SystemModstamp",)),
+        _schema("Task", task, id_prefix="00T", indexed=activity_index, ranged=("SystemModstamp",)),
+        _schema("Event", event, id_prefix="00U", indexed=activity_index, ranged=("SystemModstamp",)),
         _schema("User", user, id_prefix="005", indexed=("Email", "Username")),
         _schema("Group", group, id_prefix="00G", indexed=("DeveloperName",)),
         _schema("LeadStatus", lead_status, label="Lead Status Value", id_prefix="01J"),
@@ -259,12 +261,28 @@ def hubspot_schemas(*, custom_properties: bool = True) -> list[ObjectSchema]:
         _p("createdate", "datetime"), _p("lastmodifieddate", "datetime"), _p("archivedAt", "datetime", hidden=True),
     ]  # fmt: skip
     schemas = [
-        _schema("contacts", contact, label="Contacts", id_start=1001, indexed=("hubspot_owner_id", "email")),
+        _schema(
+            "contacts",
+            contact,
+            label="Contacts",
+            id_start=1001,
+            indexed=("hubspot_owner_id", "email"),
+            ranged=("lastmodifieddate",),
+        ),
         _schema("owners", owners, label="Owners", id_start=100001, indexed=("email",)),
     ]
     for i, (name, extra) in enumerate(engagement_fields.items()):
         fields = [*_hs_common("hs_createdate"), _p("hs_timestamp", "datetime"), *extra, *ext]
-        schemas.append(_schema(name, fields, label=name.title(), id_start=(i + 1) * 10_000_001, indexed=idx))
+        schemas.append(
+            _schema(
+                name,
+                fields,
+                label=name.title(),
+                id_start=(i + 1) * 10_000_001,
+                indexed=idx,
+                ranged=("hs_lastmodifieddate",),
+            )
+        )
     return schemas
 
 

@@ -22,6 +22,7 @@ from crmsync.sandbox.org import Org, Record, salesforce_id
 from crmsync.sandbox.schema import ObjectSchema, parse_datetime, sf_wire
 from crmsync.sandbox.server import HttpError, Request, Response, json_response
 from crmsync.sandbox.sf_write import AssignmentRule, RecordError, SalesforceWriter
+from crmsync.sandbox.soql import model as soql_model
 from crmsync.sandbox.stats import Stats
 
 MAX_BATCH = 2000
@@ -147,6 +148,60 @@ def _resolver(org: Org) -> soql.Resolver:
     return resolve
 
 
+def _conjuncts(cond: soql_model.Condition) -> list[soql_model.Condition]:
+    if isinstance(cond, soql_model.BoolOp) and cond.op == "AND":
+        return [c for part in cond.parts for c in _conjuncts(part)]
+    return [cond]
+
+
+def candidates(
+    org: Org, schema: ObjectSchema, where: soql_model.Condition | None, *, include_deleted: bool
+) -> list[Record]:
+    """The rows a query's WHERE can match, narrowed by an index when a top-level AND term allows it.
+
+    ``Id``/reference ``=``/``IN`` use the primary key or an equality index, datetime bounds on a
+    range-indexed field (SystemModstamp) a range scan; anything else means every row. The evaluator still
+    applies the whole WHERE, so this only has to return a superset of the matches.
+    """
+    if where is None:
+        return org.rows(schema.name, include_deleted=include_deleted)
+    low: Any = None
+    high: Any = None
+    ranged: str | None = None
+    for term in _conjuncts(where):
+        if not isinstance(term, soql_model.Comparison) or len(term.field.path) != 1:
+            continue
+        fdef = schema.lookup(term.field.path[0])
+        if fdef is None:
+            continue
+        literals = [term.value] if term.op == "=" else list(term.values) if term.op == "IN" else []
+        keys = [lit.value for lit in literals if lit is not None and lit.kind == "string"]
+        if literals and len(keys) == len(literals) and fdef.type in ("id", "reference"):
+            return _by_keys(org, schema, fdef.name, [str(k) for k in keys], include_deleted)
+        value = term.value.value if term.value is not None and term.value.kind == "datetime" else None
+        if fdef.name in schema.ranged and isinstance(value, datetime) and (ranged in (None, fdef.name)):
+            ranged = fdef.name
+            if term.op in (">", ">="):
+                low = value if low is None else max(low, value)
+            elif term.op in ("<", "<="):
+                high = value if high is None else min(high, value)
+    if ranged is None:
+        return org.rows(schema.name, include_deleted=include_deleted)
+    ids = org.scan(schema.name, ranged, low, high, include_deleted=include_deleted)
+    return [rec for rid in ids if (rec := org.get(schema.name, rid, include_deleted=True)) is not None]
+
+
+def _by_keys(org: Org, schema: ObjectSchema, name: str, keys: list[str], include_deleted: bool) -> list[Record]:
+    if name == "Id":
+        ids = list(dict.fromkeys(keys))
+    elif name in schema.indexed:
+        ids = sorted({rid for key in keys for rid in org.find(schema.name, name, key, include_deleted=True)})
+    else:
+        return org.rows(schema.name, include_deleted=include_deleted)
+    found = (org.get(schema.name, rid, include_deleted=include_deleted) for rid in ids)
+    return [rec for rec in found if rec is not None]
+
+
 def _batch_size(req: Request) -> int:
     options = req.header("Sforce-Query-Options") or ""
     for part in options.split(","):
@@ -167,7 +222,7 @@ def query(state: SfState, req: Request, *, include_deleted: bool) -> Response:
             schema = state.sobject(parsed.sobject)
         except HttpError:
             raise soql.invalid_type(parsed) from None
-        rows = state.org.rows(schema.name, include_deleted=include_deleted)
+        rows = candidates(state.org, schema, parsed.where, include_deleted=include_deleted)
         types = {name: f.type for name, f in schema.fields.items()}
         result = soql.execute(
             parsed, rows, sobject=schema.name, now=req.now, fields=types,
