@@ -206,3 +206,22 @@ def test_fake_clock_drives_relative_dates(sf: Salesforce, clock: FakeClock, sf_o
     clock.set(datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
     sf_org.create("Lead", {"LastName": "New", "Company": "X", "Status": "Open - Not Contacted"})
     assert sf.query("SELECT COUNT() FROM Lead WHERE CreatedDate = TODAY")["totalSize"] == 1
+
+
+def test_resources_and_sobject_basic_info(sf: Salesforce) -> None:
+    """The version root lists resources and sobjects/Lead/ answers objectDescribe + recentItems
+    (DOCS resources_discoveryresource.htm, resources_sobject_basic_info.htm)."""
+    resources = sf.restful("")
+    assert resources["query"] == "/services/data/v59.0/query"
+    assert resources["sobjects"] == "/services/data/v59.0/sobjects"
+    basic = sf.Lead.metadata()
+    assert set(basic) == {"objectDescribe", "recentItems"}
+    assert basic["objectDescribe"]["urls"]["rowTemplate"] == "/services/data/v59.0/sobjects/Lead/{ID}"
+
+
+def test_lead_status_values_are_queryable(sf: Salesforce, sf_org: Org) -> None:
+    """LeadStatus rows answer the documented query for valid and converted statuses (crm-api-facts A11)."""
+    sf_org.create("LeadStatus", {"ApiName": "Closed - Converted", "MasterLabel": "Closed - Converted",
+                                 "IsConverted": True, "IsDefault": False, "SortOrder": 3})  # fmt: skip
+    rows = sf.query("SELECT ApiName, IsConverted, IsDefault FROM LeadStatus")["records"]
+    assert [(r["ApiName"], r["IsConverted"]) for r in rows] == [("Closed - Converted", True)]
