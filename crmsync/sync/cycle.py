@@ -94,6 +94,21 @@ class Cycle:
             self._pull()
         return [d for batch in self._decide(self.policy(), self.clock.now()) for d in batch.decisions]
 
+    def decide_lead(self, lead_id: str) -> Decision | None:
+        """What a cycle would decide about one stored lead now (``crmsync explain``); None if it is not stored.
+
+        Writes nothing; the roster is the one a cycle would load now.
+        """
+        connection = self.crm.connection
+        policy = self.policy()
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            items = _derive_chunk(session, connection, [lead_id], prepare(policy), now)
+            if not items:
+                return None
+            roster, _ = load_roster(session, connection, policy, now)
+        return decide_all(items, roster, prepare(policy), now).decisions[0]
+
     def dispatcher(self) -> Dispatcher:
         """The dispatcher for this connection, sharing the cycle's stop event."""
         return Dispatcher(self.db, self.crm, self.clock, self.holder, touched_since=self._touched_since, stop=self.stop)
