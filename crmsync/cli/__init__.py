@@ -10,7 +10,7 @@ import sys
 import typer
 
 from crmsync import __version__
-from crmsync.cli import connections, db, policy, report, sandbox
+from crmsync.cli import connections, db, explain, outbox, plan, policy, report, sandbox, sync
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE, run_guarded
 from crmsync.errors import ConfigError
 
@@ -27,6 +27,11 @@ app.add_typer(sandbox.app, name="sandbox")
 app.command(name="report")(report.report)
 app.command(name="doctor")(connections.doctor)
 app.command(name="setup")(connections.setup)
+app.command(name="sync")(sync.sync)
+app.command(name="apply")(sync.apply)
+app.command(name="plan")(plan.plan)
+app.command(name="explain")(explain.explain)
+app.add_typer(outbox.app, name="outbox")
 
 
 def _version(value: bool) -> None:
