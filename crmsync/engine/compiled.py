@@ -197,7 +197,7 @@ def _rules(tier: SlaTier) -> TouchRules:
     return TouchRules(frozenset(_CHANNELS[c] for c in tier.channels), tier.count_automated)
 
 
-_MEMO_LIMIT = 10_000
+_MEMO_LIMIT = 4096
 _PREPARED: dict[int, tuple[Policy, EnginePolicy]] = {}
 _PREPARED_LIMIT = 16
 

@@ -15,7 +15,7 @@ No eligible rep: the lead waits with the team's holding owner, reason :data:`NO_
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -65,16 +65,9 @@ def route(
 ) -> Route:
     """Pick a rep of ``rule.team`` for one lead; ``exclude`` are previous owners, ``current`` the owner now."""
     view = ep.teams[rule.team]
-    candidates, problems = _candidates(ep, view, rule, roster, now, exclude, current)
+    candidates, problems, eligible, retry = _evaluate(ep, view, rule, roster, now, exclude, current)
     pointer = roster.pointer(view.name)
-    eligible = [i for i, c in enumerate(candidates) if c.eligible]
     if not eligible:
-        memo = ep.memo(now)
-        key = ("retry", view.name, tuple(c.skipped for c in candidates))
-        if key not in memo:
-            memo[key] = _retry_at(view, candidates, now)
-        retry = memo[key]
-        assert retry is None or isinstance(retry, datetime)
         return Route(rule, view.name, None, None, pointer, candidates, problems, retry)
     if rule.method == "least_loaded":
         pick = min(eligible, key=lambda i: (candidates[i].open_leads, candidates[i].assigned_today, i))
@@ -87,6 +80,40 @@ def route(
         pointer = pick + 1
     chosen = candidates[pick]
     return Route(rule, view.name, chosen.owner_id, chosen.email, pointer, candidates, problems)
+
+
+Evaluated = tuple[tuple[Candidate, ...], tuple[str, ...], tuple[int, ...], datetime | None]
+
+
+def _evaluate(
+    ep: EnginePolicy,
+    view: TeamView,
+    rule: RoutingRule,
+    roster: Roster,
+    now: datetime,
+    exclude: Collection[str],
+    current: str | None,
+) -> Evaluated:
+    """Candidates, problems, indexes of eligible members, and (when none is) the retry instant.
+
+    Memoised for ``now`` on everything the answer depends on (members' ids, activity, loads, exclusions), so
+    a batch of leads waiting for a full team costs a key, not twenty candidate evaluations each.
+    """
+    owners = [roster.by_email(m.email) for m in view.members]
+    loads = tuple(
+        (o.owner_id, o.active, roster.load(o.owner_id), roster.today(o.owner_id)) if o is not None else None
+        for o in owners
+    )
+    excluded = tuple(o is not None and (o.owner_id in exclude or o.owner_id == current) for o in owners)
+    key = ("route", view.name, rule.name, rule.skills, rule.working_hours_only, current, excluded, loads)
+    memo = ep.memo(now)
+    found = memo.get(key)
+    if found is None:
+        candidates, problems = _candidates(ep, view, rule, roster, now, exclude, current)
+        eligible = tuple(i for i, c in enumerate(candidates) if c.eligible)
+        retry = None if eligible else _retry_at(view, candidates, now)
+        found = memo[key] = (candidates, problems, eligible, retry)
+    return found  # type: ignore[return-value]
 
 
 def _candidates(
@@ -132,7 +159,7 @@ def _capacity(today: int, load: int, daily: int, max_open: int | None) -> list[s
     return reasons
 
 
-def _weighted(members: tuple[MemberView, ...], eligible: list[int], pointer: int) -> int:
+def _weighted(members: tuple[MemberView, ...], eligible: Sequence[int], pointer: int) -> int:
     total = sum(members[i].weight for i in eligible)
     point = ((pointer * _GOLDEN) % 1.0) * total
     running = 0.0
