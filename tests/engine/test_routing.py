@@ -158,3 +158,12 @@ def test_policy_member_missing_from_the_crm_is_reported_and_skipped():
     assert _owner(decision) == BEN
     assert decision.explanation.candidates[0].skipped == ("not a CRM user",)
     assert decision.problems == ("team 'sdr' names zed@acme.test, who is not a CRM user",)
+
+
+def test_decide_all_is_a_pure_fold_over_the_roster():
+    """decide_all leaves the roster it was given untouched; Roster.after applies one decision the same way."""
+    given = roster(pointers={"sdr": 0})
+    batch = _batch(_held(2), given)
+    assert (dict(given.pointers), dict(given.open_leads)) == ({"sdr": 0}, {})
+    one_by_one = given.after(batch.decisions[0]).after(batch.decisions[1])
+    assert (one_by_one.pointers, one_by_one.open_leads) == (batch.roster.pointers, batch.roster.open_leads)
