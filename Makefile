@@ -42,5 +42,8 @@ format: $(STAMP) ## Reformat and autofix
 bench: $(STAMP) ## Run every benchmark in bench/ (each prints one JSON line last)
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
+demo: $(STAMP) ## Run the sandbox team without and with crmsync over three simulated weeks (no CRM needed)
+	$(VENV)/bin/crmsync demo
+
 clean: ## Remove the virtual environment and local databases
 	rm -rf $(VENV) crmsync.db .pytest_cache .mypy_cache .ruff_cache

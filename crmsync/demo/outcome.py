@@ -10,13 +10,15 @@ qualification threshold is what the sandbox marks as MQL, read through the polic
 - ``reassignments``, ``recycled`` (with reasons): crmsync's own actions, from its store (0 without it);
 - ``pipeline``: leads converted during the period (a held meeting that became an opportunity);
 - ``cherry_pick``: per rep, the share of attractive MQLs they touched while owning them, divided by the share
-  of the other MQLs they touched (1.0 = even-handed; None when either segment is empty or untouched).
+  of the other MQLs they touched (1.0 = even-handed; ``inf`` when they touched attractive ones only; None
+  when either segment is empty or they touched nothing).
 
 Tasks crmsync creates for reps ("Reassigned to you") are not touches: only Email and Call subtypes count.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -139,8 +141,10 @@ def _cherry_pick(
     index: dict[str, float | None] = {}
     for rep in sorted(set(rep_names.values()), key=lambda r: (len(r), r)):
         hot, rest = given[(rep, True)], given[(rep, False)]
-        if not hot or not rest or not worked[(rep, False)]:
+        if not hot or not rest or not (worked[(rep, True)] or worked[(rep, False)]):
             index[rep] = None
-            continue
-        index[rep] = round((worked[(rep, True)] / hot) / (worked[(rep, False)] / rest), 2)
+        elif not worked[(rep, False)]:
+            index[rep] = math.inf  # worked attractive leads only: the purest cherry-picking
+        else:
+            index[rep] = round((worked[(rep, True)] / hot) / (worked[(rep, False)] / rest), 2)
     return index

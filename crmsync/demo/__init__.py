@@ -1,0 +1,1 @@
+"""`crmsync demo`: the sandbox team without and with crmsync, side by side (see runner.py)."""
