@@ -39,6 +39,7 @@ from crmsync.sync.roster import load_roster
 log = structlog.get_logger(__name__)
 
 CHUNK = 500
+MAX_SKIPS = 100
 """Leads decided per transaction: large enough to amortise round trips, small enough to bound memory."""
 
 PolicyProvider = Callable[[], Policy]
@@ -46,7 +47,11 @@ PolicyProvider = Callable[[], Policy]
 
 @dataclass(slots=True)
 class CycleReport:
-    """What one cycle did, for the summary log line, metrics and ``crmsync apply``."""
+    """What one cycle did, for the summary log line, metrics and ``crmsync apply``.
+
+    ``skips`` holds (lead id, reason) of the first :data:`MAX_SKIPS` leads that could not be decided (each one is
+    also logged and counted in a metric); ``skipped`` counts them all.
+    """
 
     connection: str
     pulled: PullReport | None = None
@@ -56,6 +61,7 @@ class CycleReport:
     skipped: int = 0
     overflow: int = 0
     problems: list[str] = field(default_factory=list)
+    skips: list[tuple[str, str]] = field(default_factory=list)
     dispatched: DispatchReport | None = None
     seconds: float = 0.0
 
@@ -156,6 +162,12 @@ class Cycle:
         report.problems.extend(p for p in batch.problems if p not in report.problems)
         for decision in batch.decisions:
             _count(connection, decision)
+            if decision.skipped is not None:
+                log.warning(
+                    "lead skipped", connection=connection, lead_id=decision.lead.lead_id, reason=decision.skipped
+                )
+                if len(report.skips) < MAX_SKIPS:
+                    report.skips.append((decision.lead.lead_id, decision.skipped))
 
     def _touched_since(self, lead_ids: Sequence[str], since: datetime) -> set[str]:
         with self.db.transaction() as session:

@@ -2,7 +2,7 @@
 
 :class:`Floor` hides the vendor: a test creates exactly the reps, queue, leads and touches it needs in the org,
 runs cycles on a fresh SQLite store with a fake clock, and reads the org back. Three active reps (ana, ben,
-cy, all in UTC) form one round-robin team; ``Holding`` is the holding queue; the SLA is a 2-business-hour
+cy, all in UTC) form one round-robin team (``dee`` is a deactivated user, in no team); ``Holding`` is the holding queue; the SLA is a 2-business-hour
 first touch (09:00–17:00 UTC, Monday to Friday), at most two reassignments, then recycle.
 """
 
@@ -214,6 +214,7 @@ def make_floor(tmp_path: Path, clock: FakeClock) -> Iterator[FloorFactory]:
         start = clock.now() - timedelta(days=1)
         emails = {key: f"{key}@acme.test" for key in REPS}
         ids = {key: writer.add_rep(Rep(key, key.title(), "Rep", emails[key], "UTC"), start) for key in reps}
+        ids["dee"] = writer.add_rep(Rep("dee", "Dee", "Gone", "dee@acme.test", "UTC", active=False), start)
         queue = writer.add_queue("Holding", start)
         settings = _start_server(vendor, org, clock, tmp_path, stops)
         crm = connect(settings, clock=clock, sleep=clock.sleep)
