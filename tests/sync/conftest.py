@@ -2,8 +2,9 @@
 
 :class:`Floor` hides the vendor: a test creates exactly the reps, queue, leads and touches it needs in the org,
 runs cycles on a fresh SQLite store with a fake clock, and reads the org back. Three active reps (ana, ben,
-cy, all in UTC) form one round-robin team (``dee`` is a deactivated user, in no team); ``Holding`` is the holding queue; the SLA is a 2-business-hour
-first touch (09:00–17:00 UTC, Monday to Friday), at most two reassignments, then recycle.
+cy, all in UTC) form one round-robin team; ``dee`` is a deactivated user in no team; ``Holding`` is the holding
+queue; the SLA is a 2-business-hour first touch (09:00-17:00 UTC, Monday to Friday), at most two
+reassignments, then recycle.
 """
 
 from __future__ import annotations
