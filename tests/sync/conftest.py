@@ -116,7 +116,7 @@ class Floor:
         """Let the pull lag pass, so what was just written in the CRM is inside the next pull window."""
         self.clock.advance(timedelta(minutes=minutes))
 
-    def lead(self, *, score: float, owner: str | None, status: str | None = None, **extra: Any) -> str:
+    def lead(self, *, score: float | str | None, owner: str | None, status: str | None = None, **extra: Any) -> str:
         """Create a lead owned by rep key / queue id / None, with ``score``; return its id."""
         n = self.org.count(self.lead_obj, include_deleted=True) + 1
         owner_id = self.reps.get(owner, owner) if owner else None
