@@ -127,18 +127,18 @@ class SalesforceWriter:
         fields = {"Username": rep.email, "Email": rep.email, "FirstName": rep.first, "LastName": rep.last,
                   "Name": f"{rep.first} {rep.last}", "IsActive": rep.active, "TimeZoneSidKey": rep.timezone,
                   "UserType": "Standard"}  # fmt: skip
-        return str(self.org.create("User", fields, now=now)["Id"])
+        return self.org.insert("User", fields, now=now)
 
     def add_queue(self, name: str, now: datetime) -> str:
         dev = name.replace(" ", "_")
-        return str(self.org.create("Group", {"Name": name, "DeveloperName": dev, "Type": "Queue"}, now=now)["Id"])
+        return self.org.insert("Group", {"Name": name, "DeveloperName": dev, "Type": "Queue"}, now=now)
 
     def add_lead(self, person: Person, owner_id: str, now: datetime) -> str:
         fields = {"FirstName": person.first, "LastName": person.last, "Email": person.email,
                   "Company": person.company, "NumberOfEmployees": person.employees, "Title": person.title,
                   "LeadSource": _SF_SOURCE[person.source], "Status": "Open - Not Contacted",
                   "Lead_Score__c": float(person.score), "OwnerId": owner_id, "IsConverted": False}  # fmt: skip
-        return str(self.org.create("Lead", fields, now=now)["Id"])
+        return self.org.insert("Lead", fields, now=now)
 
     def log_touch(self, lead_id: str, owner_id: str, touch: Touch) -> str:
         at = touch.at
@@ -149,7 +149,7 @@ class SalesforceWriter:
             fields: dict[str, Any] = {**common, "StartDateTime": at, "EndDateTime": end,
                       "DurationInMinutes": touch.minutes, "ActivityDateTime": at, "ActivityDate": at.date(),
                       "IsAllDayEvent": False, "Type": "Meeting", "EventSubtype": "Event"}  # fmt: skip
-            rid = str(self.org.create("Event", fields, now=at)["Id"])
+            rid = self.org.insert("Event", fields, now=at)
         else:
             call = touch.channel == "call"
             fields = {**common, "Status": "Completed", "Priority": "Normal", "IsClosed": True,
@@ -157,8 +157,8 @@ class SalesforceWriter:
                       "Type": "Call" if call else "Email"}  # fmt: skip
             if call:
                 fields.update(CallDurationInSeconds=touch.minutes * 60, CallType="Outbound")
-            rid = str(self.org.create("Task", fields, now=at)["Id"])
-        self.org.update("Lead", lead_id, {"LastActivityDate": at.date()}, now=at, system=True)
+            rid = self.org.insert("Task", fields, now=at)
+        self.org.patch("Lead", lead_id, {"LastActivityDate": at.date()}, now=at, system=True)
         return rid
 
     def set_stage(self, lead_id: str, stage: Stage, now: datetime, reason: str | None = None) -> None:
@@ -170,11 +170,14 @@ class SalesforceWriter:
             fields = {"Status": "Closed - Not Converted", "Disposition_Reason__c": reason or "No Response"}
         else:
             return
-        self.org.update("Lead", lead_id, fields, now=now)
+        self.org.patch("Lead", lead_id, fields, now=now)
 
     def is_open(self, lead_id: str) -> bool:
-        rec = self.org.get("Lead", lead_id)
-        return rec is not None and not rec["IsConverted"] and str(rec["Status"]).startswith(("Open", "Working"))
+        org = self.org
+        if lead_id not in org.tables["Lead"] or org.is_deleted("Lead", lead_id):
+            return False
+        status = str(org.value("Lead", lead_id, "Status"))
+        return not org.value("Lead", lead_id, "IsConverted") and status.startswith(("Open", "Working"))
 
 
 class HubSpotWriter:
@@ -192,7 +195,7 @@ class HubSpotWriter:
         self._user_ids += 1
         fields = {"email": email, "firstName": first, "lastName": last, "userId": self._user_ids, "type": kind,
                   "timezone": timezone}  # fmt: skip
-        return str(self.org.create("owners", fields, now=now)["hs_object_id"])
+        return self.org.insert("owners", fields, now=now)
 
     def add_rep(self, rep: Rep, now: datetime) -> str:
         oid = self._owner(rep.email, rep.first, rep.last, "PERSON", rep.timezone, now)
@@ -211,7 +214,7 @@ class HubSpotWriter:
                   "hs_lead_status": "NEW", "hubspotscore": person.score, "hubspot_owner_id": owner_id,
                   "lifecyclestage": "marketingqualifiedlead" if person.mql else "lead",
                   "hs_analytics_source": _HS_SOURCE[person.source]}  # fmt: skip
-        return str(self.org.create("contacts", fields, now=now)["hs_object_id"])
+        return self.org.insert("contacts", fields, now=now)
 
     def log_touch(self, lead_id: str, owner_id: str, touch: Touch) -> str:
         at = touch.at
@@ -235,7 +238,7 @@ class HubSpotWriter:
         else:
             obj, fields = "emails", {"hs_email_subject": touch.subject, "hs_email_direction": "EMAIL",
                                      "hs_email_status": "SENT"}  # fmt: skip
-        rid = str(self.org.create(obj, {**common, **fields}, now=at)["hs_object_id"])
+        rid = self.org.insert(obj, {**common, **fields}, now=at)
         self.org.associate(obj, rid, "contacts", lead_id, HS_ASSOCIATION_TYPES[(obj, "contacts")],
                            HS_ASSOCIATION_TYPES[("contacts", obj)])  # fmt: skip
         return rid
@@ -249,11 +252,13 @@ class HubSpotWriter:
         }[stage]
         if stage is Stage.CLOSED and self.org.schema("contacts").lookup("disposition_reason") is not None:
             fields["disposition_reason"] = reason or "No Response"
-        self.org.update("contacts", lead_id, fields, now=now)
+        self.org.patch("contacts", lead_id, fields, now=now)
 
     def is_open(self, lead_id: str) -> bool:
-        rec = self.org.get("contacts", lead_id)
-        return rec is not None and rec.get("hs_lead_status") not in ("OPEN_DEAL", "UNQUALIFIED")
+        org = self.org
+        if lead_id not in org.tables["contacts"] or org.is_deleted("contacts", lead_id):
+            return False
+        return org.value("contacts", lead_id, "hs_lead_status") not in ("OPEN_DEAL", "UNQUALIFIED")
 
 
 def writer_for(org: Org) -> VendorWriter:

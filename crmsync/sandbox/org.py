@@ -26,6 +26,7 @@ Contracts:
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,14 +53,16 @@ def salesforce_id(prefix: str, number: int) -> str:
     if len(prefix) != 3 or not 0 <= number < 10**10:
         raise ValueError("a Salesforce id needs a 3-character prefix and a number below 10**10")
     body = f"{prefix}Sb{number:010d}"
-    suffix = ""
-    for chunk in range(3):
-        bits = 0
-        for pos, char in enumerate(body[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << pos
-        suffix += _SAFE[bits]
-    return body + suffix
+    return body + _checksum(body[:5]) + _checksum(body[5:10]) + _checksum(body[10:15])
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksum(chunk: str) -> str:
+    bits = 0
+    for pos, char in enumerate(chunk):
+        if "A" <= char <= "Z":
+            bits |= 1 << pos
+    return _SAFE[bits]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,33 +140,30 @@ class Table:
         return self._extra.get(record_id, {}).get(name)
 
     def write(self, record_id: str, values: Mapping[str, Any]) -> None:
-        """Set ``values`` on the record (created when new), keeping the indexes right."""
+        """Set ``values`` on the record (created when new), keeping the indexes right (None is not indexed)."""
         old = self._rows.get(record_id)
         row = list(old) if old is not None else [None] * len(self.columns)
+        col, indexes, ranges = self._col, self._index, self._ranges
         for name, val in values.items():
-            index = self._index.get(name)
-            if index is not None:
-                before = self.value(record_id, name) if old is not None else None
-                if old is None or before != val:
-                    if old is not None:
-                        index.get(before, set()).discard(record_id)
-                    index.setdefault(val, set()).add(record_id)
-            ranged = self._ranges.get(name)
-            if ranged is not None and val is not None:
-                ranged.add(val, record_id)
-            pos = self._col.get(name)
+            pos = col.get(name)
+            if name in indexes:
+                before = (row[pos] if pos is not None else self.value(record_id, name)) if old is not None else None
+                if before != val:
+                    if before is not None:
+                        indexes[name].get(before, set()).discard(record_id)
+                    if val is not None:
+                        indexes[name].setdefault(val, set()).add(record_id)
+            if val is not None and name in ranges:
+                ranges[name].add(val, record_id)
             if pos is not None:
                 row[pos] = val
             else:
                 self._extra.setdefault(record_id, {})[name] = val
-        if old is None:
-            for name, index in self._index.items():
-                if name not in values:
-                    index.setdefault(None, set()).add(record_id)
         self._rows[record_id] = tuple(row)
 
     def find(self, name: str, value: Any) -> list[str]:
-        """Ids whose indexed field ``name`` equals ``value`` (KeyError if the field is not indexed)."""
+        """Ids whose indexed field ``name`` equals ``value`` (KeyError if the field is not indexed; a None
+        ``value`` finds nothing)."""
         return sorted(self._index[name].get(value, ()))
 
     def scan(self, name: str, low: Any, high: Any) -> list[str]:
@@ -226,7 +226,8 @@ class Org:
         self._next: dict[str, int] = {}
         self._id_base = id_base
         self._assoc: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
-        self.listeners: list[Callable[[str, str, Record], None]] = []
+        self.listeners: list[Callable[[str, str, Mapping[str, Any]], None]] = []
+        """Called under the lock after every write with (object, id, the values written incl. stamps)."""
 
     # -- schema -------------------------------------------------------------------------------------------
     def schema(self, obj: str) -> ObjectSchema:
@@ -254,6 +255,14 @@ class Org:
     ) -> Record:
         """Insert a record with ``fields``, stamped with ``now``; return it. ValueError if the id exists."""
         with self.lock:
+            rid = self.insert(obj, fields, now=now, record_id=record_id)
+            return self.tables[obj].read(rid)
+
+    def insert(
+        self, obj: str, fields: Mapping[str, Any], *, now: datetime | None = None, record_id: str | None = None
+    ) -> str:
+        """Like :meth:`create` but return only the new id (no record is built: the simulation's fast path)."""
+        with self.lock:
             table = self.tables[obj]
             rid = record_id or self.new_id(obj)
             if rid in table:
@@ -267,7 +276,8 @@ class Org:
             if self.rules.deleted_field and self.rules.deleted_field in table.columns:
                 values[self.rules.deleted_field] = False
             table.write(rid, values)
-            return self._changed(obj, rid)
+            self._notify(obj, rid, values)
+            return rid
 
     def update(
         self,
@@ -283,6 +293,20 @@ class Org:
         ``system=True`` is an automated change (assignment rule, roll-up): only the system stamp moves.
         """
         with self.lock:
+            self.patch(obj, record_id, fields, now=now, system=system)
+            return self.tables[obj].read(record_id)
+
+    def patch(
+        self,
+        obj: str,
+        record_id: str,
+        fields: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        system: bool = False,
+    ) -> None:
+        """Like :meth:`update` but return nothing (no record is built: the simulation's fast path)."""
+        with self.lock:
             table = self.tables[obj]
             if record_id not in table or record_id in table.deleted_at:
                 raise KeyError(record_id)
@@ -293,7 +317,7 @@ class Org:
                 if name in table.columns:
                     values[name] = when
             table.write(record_id, values)
-            return self._changed(obj, record_id)
+            self._notify(obj, record_id, values)
 
     def delete(self, obj: str, record_id: str, *, now: datetime | None = None) -> Record:
         """Soft-delete (archive) a live record: it stays readable with ``include_deleted``. KeyError if gone."""
@@ -309,13 +333,12 @@ class Org:
                 values[self.rules.archived_field] = when
             table.write(record_id, values)
             table.deleted_at[record_id] = when
-            return self._changed(obj, record_id)
+            self._notify(obj, record_id, values)
+            return table.read(record_id)
 
-    def _changed(self, obj: str, record_id: str) -> Record:
-        rec = self.tables[obj].read(record_id)
+    def _notify(self, obj: str, record_id: str, values: Mapping[str, Any]) -> None:
         for listener in self.listeners:
-            listener(obj, record_id, rec)
-        return rec
+            listener(obj, record_id, values)
 
     # -- reads --------------------------------------------------------------------------------------------
     def get(self, obj: str, record_id: str, *, include_deleted: bool = False) -> Record | None:
@@ -371,7 +394,8 @@ class Org:
             return len(table) if include_deleted else len(table) - len(table.deleted_at)
 
     def find(self, obj: str, name: str, value: Any, *, include_deleted: bool = False) -> list[str]:
-        """Ids of ``obj`` whose indexed field ``name`` equals ``value``, sorted. KeyError if not indexed."""
+        """Ids of ``obj`` whose indexed field ``name`` equals ``value`` (never None), sorted. KeyError if not
+        indexed."""
         with self.lock:
             table = self.tables[obj]
             found = table.find(name, value)

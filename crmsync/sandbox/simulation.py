@@ -180,7 +180,8 @@ class Simulation:
             count = min(count, cap - self._made)
         if count > 0:
             self._inflow(start, count)
-        working = [_works(start, zone) for zone in self._zones]
+        by_zone = {zone: _works(start, zone) for zone in set(self._zones)}
+        working = [by_zone[zone] for zone in self._zones]
         for world in self.worlds.values():
             with world.writer.org.lock:
                 world.step(self._next_hour, start, working)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import random
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -132,14 +132,14 @@ class World:
         heapq.heappush(self.due[rep], (hour, hour, i))
         self.tally.leads += 1
 
-    def _on_change(self, obj: str, record_id: str, rec: dict[str, Any]) -> None:
+    def _on_change(self, obj: str, record_id: str, values: Mapping[str, Any]) -> None:
         """Follow owner changes made by anyone (crmsync through the API included)."""
-        if obj != self.writer.lead_obj:
+        if obj != self.writer.lead_obj or self.writer.owner_field not in values:
             return
         i = self.index.get(record_id)
         if i is None:
             return
-        new = self.rep_index.get(str(rec.get(self.writer.owner_field)), -1)
+        new = self.rep_index.get(str(values[self.writer.owner_field]), -1)
         if new != self.owner[i]:
             self.owner[i] = new
             if new >= 0 and self.stage[i] < CONVERTED:
