@@ -35,7 +35,7 @@ def default_port_factory(settings: ConnectionSettings, clock: Clock, policy: Pol
     """The real adapter for a connection, with the policy's field mapping."""
     from crmsync.crm.factory import connect
 
-    return connect(settings, clock=clock, fields=dict(policy.fields))
+    return connect(settings, clock=clock, fields=policy.fields.as_mapping())
 
 
 @dataclass
