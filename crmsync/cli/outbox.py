@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE
-from crmsync.cli.shell import open_runtime
+from crmsync.cli.shell import open_database
+from crmsync.clock import SystemClock
 from crmsync.logging import scrub_mapping
 from crmsync.outbox.model import OutboxEntry, OutboxStatus, drop, retry_now
 from crmsync.store.repositories import outbox as rows
@@ -43,7 +44,7 @@ def list_rows(
     payload: Annotated[bool, typer.Option("--payload", help="Show each row's (redacted) payload.")] = False,
 ) -> None:
     """List outbox rows, oldest first, with their status, attempts, next attempt and last error."""
-    with open_runtime(needs_connection=False) as runtime, runtime.db.transaction() as session:
+    with open_database() as db, db.transaction() as session:
         found = rows.find(session, status=status, connection=connection, limit=limit)
         counts = rows.count_by_status(session, connection=connection)
     out = Console(highlight=False)
@@ -89,13 +90,13 @@ def retry(
     if (key is None) == (not all_dead):
         typer.echo("give a KEY or --all-dead (not both)", err=True)
         raise typer.Exit(EXIT_CONFIG)
-    with open_runtime(needs_connection=False) as runtime:
-        now = runtime.clock.now()
+    now = SystemClock().now()
+    with open_database() as db:
         if key is not None:
-            entry = _change(runtime.db, key, lambda e: retry_now(e, now), now)
+            entry = _change(db, key, lambda e: retry_now(e, now), now)
             typer.echo(f"{entry.key}: {entry.status.value}, due now")
             return
-        count = _retry_all_dead(runtime.db, now)
+        count = _retry_all_dead(db, now)
     typer.echo(f"{count} dead rows made due again")
 
 
@@ -120,9 +121,9 @@ def drop_row(
     if not reason.strip():
         typer.echo("--reason must say why", err=True)
         raise typer.Exit(EXIT_CONFIG)
-    with open_runtime(needs_connection=False) as runtime:
-        now = runtime.clock.now()
-        entry = _change(runtime.db, key, lambda e: drop(e, now, reason.strip()), now)
+    now = SystemClock().now()
+    with open_database() as db:
+        entry = _change(db, key, lambda e: drop(e, now, reason.strip()), now)
     typer.echo(f"{entry.key}: {entry.status.value} ({entry.last_error})")
 
 

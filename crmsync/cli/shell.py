@@ -20,6 +20,7 @@ from crmsync.runtime import Runtime
 from crmsync.settings import Settings, load_settings
 from crmsync.store import migrate
 from crmsync.store.repositories import roster
+from crmsync.store.session import Database
 
 ConnectionOption = Annotated[
     str | None, typer.Option("--connection", "-c", help="Connection name (default: the only one configured).")
@@ -43,11 +44,10 @@ def require_schema(url: str) -> None:
 
 
 @contextmanager
-def open_runtime(*, needs_connection: bool = True) -> Iterator[Runtime]:
-    """The process's :class:`Runtime` (database, policy, ports), closed on exit."""
+def open_runtime() -> Iterator[Runtime]:
+    """The process's :class:`Runtime` (database, policy, ports), closed on exit; needs a configured connection."""
     settings = load_settings()
-    if needs_connection:
-        require_connections(settings)
+    require_connections(settings)
     require_schema(settings.database_url)
     runtime = Runtime.from_settings(settings)
     try:
@@ -75,3 +75,15 @@ def show_owner(owner_id: str | None, names: Mapping[str, str]) -> str:
         return "-"
     name = names.get(owner_id)
     return f"{name} ({owner_id})" if name else owner_id
+
+
+@contextmanager
+def open_database() -> Iterator[Database]:
+    """Only the database (commands that need neither a CRM connection nor the policy), disposed on exit."""
+    settings = load_settings()
+    require_schema(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()

@@ -49,6 +49,8 @@ def apply(connection: ConnectionOption = None) -> None:
     typer.echo(cycle_summary(report))
     for problem in report.problems:
         typer.echo(f"  problem: {problem}")
+    for lead_id, why in report.skips:
+        typer.echo(f"  skipped lead {lead_id}: {why}")
     if _dead(report):
         typer.echo("  some actions failed for good: see `crmsync outbox list --status dead`")
         raise typer.Exit(EXIT_FAILURE)

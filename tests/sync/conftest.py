@@ -36,6 +36,7 @@ from crmsync.store.session import Database
 from crmsync.sync.cycle import Cycle
 
 HS_TOKEN = "pat-na1-crmsync-sync-tests"
+RETRY = {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}
 REPS = ("ana", "ben", "cy")
 SF_OPEN, SF_CLOSED = "Open - Not Contacted", "Closed - Not Converted"
 HS_OPEN, HS_CLOSED = "OPEN", "UNQUALIFIED"
@@ -81,11 +82,14 @@ class Floor:
     clock: FakeClock
     crm: CrmPort
     settings: ConnectionSettings
+    raw_settings: dict[str, Any]
+    db_url: str
     db: Database
     reps: dict[str, str]
     emails: dict[str, str]
     queue: str
     policy: Policy
+    policy_source: str
     stops: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -185,20 +189,19 @@ class Floor:
 
 def _start_server(
     vendor: Vendor, org: Org, clock: FakeClock, workdir: Path, stops: list[Callable[[], None]]
-) -> ConnectionSettings:
+) -> dict[str, Any]:
+    """Serve ``org`` on 127.0.0.1; return the connection's settings as the settings file would list them."""
     if vendor is Vendor.SALESFORCE:
         sf = SalesforceSandbox(org, clock=clock, tls_dir=workdir / "certs")
         url = sf.start()
         stops.append(sf.stop)
         block: dict[str, Any] = {"auth": "session", "instance_url": url, "session_id": sf.token,
                                  "ca_file": str(sf.ca_path), "trust_env": False}  # fmt: skip
-        return load_connection({"name": "floor", "vendor": "salesforce", "salesforce": block,
-                                "retry": {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}})  # fmt: skip
+        return {"name": "floor", "vendor": "salesforce", "salesforce": block, "retry": RETRY}
     server = hubspot_server(org, clock=clock, token=HS_TOKEN, limits=HubSpotLimits(enforce=False))
     url = server.start()
     stops.append(server.stop)
-    return load_connection({"name": "floor", "vendor": "hubspot", "hubspot": {"host": url, "token": HS_TOKEN},
-                            "retry": {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}})  # fmt: skip
+    return {"name": "floor", "vendor": "hubspot", "hubspot": {"host": url, "token": HS_TOKEN}, "retry": RETRY}
 
 
 FloorFactory = Callable[..., Floor]
@@ -217,14 +220,16 @@ def make_floor(tmp_path: Path, clock: FakeClock) -> Iterator[FloorFactory]:
         ids = {key: writer.add_rep(Rep(key, key.title(), "Rep", emails[key], "UTC"), start) for key in reps}
         ids["dee"] = writer.add_rep(Rep("dee", "Dee", "Gone", "dee@acme.test", "UTC", active=False), start)
         queue = writer.add_queue("Holding", start)
-        settings = _start_server(vendor, org, clock, tmp_path, stops)
+        raw = _start_server(vendor, org, clock, tmp_path, stops)
+        settings = load_connection(raw)
         crm = connect(settings, clock=clock, sleep=clock.sleep)
         url = f"sqlite:///{tmp_path / f'{vendor.value}.db'}"
         migrate.upgrade(url)
         db = Database(url)
         stops.append(db.dispose)
         policy = parse_policy(policy_text(vendor, emails, extra_members=extra_members), "floor.yaml")
-        return Floor(vendor, org, clock, crm, settings, db, ids, emails, queue, policy, stops)
+        text = policy_text(vendor, emails, extra_members=extra_members)
+        return Floor(vendor, org, clock, crm, settings, raw, url, db, ids, emails, queue, policy, text, stops)
 
     yield build
     for stop in reversed(stops):
