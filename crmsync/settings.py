@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from crmsync.capture.settings import CaptureSettings
 from crmsync.crm.config import ConnectionSettings
 from crmsync.errors import ConfigError
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=20.0, gt=0)
     report_dir: Path | None = None
     connections: list[ConnectionSettings] = Field(default_factory=list)
+    capture: CaptureSettings = CaptureSettings()
 
     @field_validator("connections")
     @classmethod

@@ -53,6 +53,10 @@ _FIRST_PASS = [b"BODY.PEEK[HEADER]", b"BODYSTRUCTURE", b"INTERNALDATE"]
 _SENT_FLAG = b"\\Sent"
 
 
+HeadersSeen = Callable[[Sequence[CapturedMessage]], None]
+"""Told about a chunk's messages (headers read, no body yet) before any ``wants_body`` question."""
+
+
 def xoauth2_sasl(username: str, access_token: str) -> bytes:
     """The SASL XOAUTH2 initial response (Gmail, Microsoft 365): ``user=U^Aauth=Bearer T^A^A``.
 
@@ -204,15 +208,24 @@ class ImapReader:
         folder: Folder,
         cursor: Cursor | None,
         wants_body: Callable[[CapturedMessage], bool] = lambda _m: True,
+        headers_seen: HeadersSeen | None = None,
     ) -> Iterator[Chunk]:
-        """Yield the folder's new messages chunk by chunk (see the module docstring for the contract)."""
+        """Yield the folder's new messages chunk by chunk (see the module docstring for the contract).
+
+        ``headers_seen`` is called with each chunk's messages (headers only) before ``wants_body`` is asked
+        about any of them, so a caller can look up the chunk's addresses in one query.
+        """
         try:
-            yield from self._read_folder(folder, cursor, wants_body)
+            yield from self._read_folder(folder, cursor, wants_body, headers_seen)
         except (OSError, IMAPClientError) as err:
             raise _wrap_errors("fetch")(err) from None
 
     def _read_folder(
-        self, folder: Folder, cursor: Cursor | None, wants_body: Callable[[CapturedMessage], bool]
+        self,
+        folder: Folder,
+        cursor: Cursor | None,
+        wants_body: Callable[[CapturedMessage], bool],
+        headers_seen: HeadersSeen | None,
     ) -> Iterator[Chunk]:
         status = self.client.select_folder(folder.name, readonly=True)
         uidvalidity = int(status[b"UIDVALIDITY"])
@@ -234,21 +247,29 @@ class ImapReader:
             yield Chunk(folder, (), Cursor(uidvalidity, last), rescan)
         for start in range(0, len(uids), size):
             batch = uids[start : start + size]
-            messages = self._fetch(folder, batch, wants_body)
+            messages = self._fetch(folder, batch, wants_body, headers_seen)
             yield Chunk(folder, messages, Cursor(uidvalidity, batch[-1]), rescan)
 
     def _fetch(
-        self, folder: Folder, uids: Sequence[int], wants_body: Callable[[CapturedMessage], bool]
+        self,
+        folder: Folder,
+        uids: Sequence[int],
+        wants_body: Callable[[CapturedMessage], bool],
+        headers_seen: HeadersSeen | None = None,
     ) -> tuple[CapturedMessage, ...]:
         response = self.client.fetch(uids, _FIRST_PASS)
         messages: dict[int, CapturedMessage] = {}
-        parts: dict[int, TextPart] = {}
+        structures: dict[int, TextPart | None] = {}
         for uid in uids:
             data = response.get(uid)
             if data is None:
                 continue  # expunged between SEARCH and FETCH
             messages[uid] = self._message(folder, uid, data)
-            part = find_text_part(data.get(b"BODYSTRUCTURE"))
+            structures[uid] = find_text_part(data.get(b"BODYSTRUCTURE"))
+        if headers_seen is not None:
+            headers_seen(tuple(messages.values()))
+        parts: dict[int, TextPart] = {}
+        for uid, part in structures.items():
             if part is not None and self.body is not BodyPolicy.NONE and wants_body(messages[uid]):
                 parts[uid] = part
         for uid, text in self._fetch_texts(parts).items():

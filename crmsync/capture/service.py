@@ -2,15 +2,18 @@
 
 The order is what makes a crash harmless: a chunk's matches are handed to the :class:`ActivitySink` (which
 stores them durably and ignores activity keys it already has) *before* the chunk's cursor is saved. A crash
-in between re-reads that chunk next time, and the sink drops the repeats. The sink is where the store's
-activities table (and later the outbox's LogActivity rows) plug in.
+in between re-reads that chunk next time, and the sink drops the repeats. The store's sink
+(:class:`crmsync.capture.store_sink.StoreSink`) keeps the activities and their LogActivity outbox rows.
+
+Leads are looked up per chunk when the :class:`Matcher` has a :class:`LeadDirectory` (the store's): one
+query for the addresses of a chunk of messages, so a pass costs what it reads, not the org's size.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -60,13 +63,34 @@ class InMemorySink:
 
 @dataclass
 class CaptureStats:
-    """What one pass did: items read, activities matched and newly stored, and skips by reason."""
+    """What one pass did: items read, activities matched and newly stored, and skips by reason.
+
+    A connection-wide run (:func:`crmsync.capture.job.run_capture`) also fills ``sources`` (read without
+    error), ``failed`` (source names that raised; the others still ran) and ``logged`` / ``not_logged``
+    (LogActivity rows the dispatcher landed / left for a retry or dead).
+    """
 
     read: int = 0
     matched: int = 0
     stored: int = 0
     rescans: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    sources: int = 0
+    failed: list[str] = field(default_factory=list)
+    logged: int = 0
+    not_logged: int = 0
+
+    def merge(self, other: CaptureStats) -> None:
+        """Add another pass's counts to these."""
+        self.read += other.read
+        self.matched += other.matched
+        self.stored += other.stored
+        self.rescans += other.rescans
+        self.skipped.update(other.skipped)
+        self.sources += other.sources
+        self.failed.extend(other.failed)
+        self.logged += other.logged
+        self.not_logged += other.not_logged
 
     def count(self, outcomes: Sequence[MatchOutcome], stored: int) -> None:
         """Add one batch's outcomes."""
@@ -76,13 +100,45 @@ class CaptureStats:
         self.skipped.update(o.skipped.value for o in outcomes if o.skipped is not None)
 
 
+class LeadDirectory(Protocol):
+    """Finds the leads of a set of addresses (the store implements it with one indexed query)."""
+
+    def index_for(self, addresses: Collection[str]) -> LeadIndex:
+        """A :class:`LeadIndex` of every live lead whose address, or its ``+tag``-folded form, is given."""
+        ...
+
+
+def item_addresses(items: Iterable[CapturedMessage | CapturedEvent]) -> set[str]:
+    """Every participant address of ``items`` (senders, recipients, organizers, attendees)."""
+    found: set[str] = set()
+    for item in items:
+        if isinstance(item, CapturedEvent):
+            found.update(item.participants)
+        else:
+            found.update(item.recipients)
+            if item.sender:
+                found.add(item.sender)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """The matching inputs for one connection: leads, reps (email → owner id) and options."""
+    """The matching inputs for one connection: leads, reps (email → owner id) and options.
+
+    With a ``directory``, ``leads`` is replaced per chunk by :meth:`narrowed`; without, ``leads`` is used
+    as given (tests, the benchmark's in-memory index).
+    """
 
     leads: LeadIndex
     reps: Mapping[str, str]
     options: MatchOptions
+    directory: LeadDirectory | None = None
+
+    def narrowed(self, items: Iterable[CapturedMessage | CapturedEvent]) -> Matcher:
+        """This matcher with ``leads`` looked up for the items' addresses (itself when there is no directory)."""
+        if self.directory is None:
+            return self
+        return replace(self, leads=self.directory.index_for(item_addresses(items)))
 
 
 def capture_mailbox(
@@ -91,15 +147,21 @@ def capture_mailbox(
     """Read every configured folder of a connected reader from its cursor on; see the module docstring."""
     stats = CaptureStats()
     source = reader.source
+    current = [matcher]
+
+    def headers_seen(messages: Sequence[CapturedMessage]) -> None:
+        current[0] = matcher.narrowed(messages)
 
     def wants_body(message: CapturedMessage) -> bool:
-        return bool(match_message(message, matcher.leads, matcher.reps, matcher.options).matches)
+        m = current[0]
+        return bool(match_message(message, m.leads, m.reps, m.options).matches)
 
     for folder in reader.resolve_folders():
         cursor = cursors.get_cursor(source.connection, source.name, folder.name)
         rescanned = False
-        for chunk in reader.read_folder(folder, cursor, wants_body):
-            outcomes = match_batch(chunk.messages, matcher.leads, matcher.reps, matcher.options, now)
+        for chunk in reader.read_folder(folder, cursor, wants_body, headers_seen):
+            m = current[0]
+            outcomes = match_batch(chunk.messages, m.leads, m.reps, m.options, now)
             stored = sink.add([m for o in outcomes for m in o.matches])
             cursors.set_cursor(source.connection, source.name, folder.name, chunk.cursor)
             stats.count(outcomes, stored)
@@ -128,7 +190,8 @@ def capture_calendar(
     else:
         batch = reader.read(now)
     events: list[CapturedEvent] = list(batch.events)
-    outcomes = match_batch(events, matcher.leads, matcher.reps, matcher.options, now)
+    m = matcher.narrowed(events)
+    outcomes = match_batch(events, m.leads, m.reps, m.options, now)
     stats = CaptureStats()
     stats.count(outcomes, sink.add([m for o in outcomes for m in o.matches]))
     if batch.cursor is not None:

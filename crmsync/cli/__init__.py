@@ -10,7 +10,7 @@ import sys
 import typer
 
 from crmsync import __version__
-from crmsync.cli import connections, db, demo, explain, outbox, plan, policy, report, run, sandbox, sync
+from crmsync.cli import capture, connections, db, demo, explain, outbox, plan, policy, report, run, sandbox, sync
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE, run_guarded
 from crmsync.errors import ConfigError
 
@@ -34,6 +34,7 @@ app.command(name="explain")(explain.explain)
 app.add_typer(outbox.app, name="outbox")
 app.command(name="run")(run.run)
 app.command(name="demo")(demo.demo)
+app.command(name="capture")(capture.capture)
 
 
 def _version(value: bool) -> None:

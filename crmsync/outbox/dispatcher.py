@@ -25,15 +25,16 @@ from itertools import groupby
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
 from crmsync.clock import Clock
 from crmsync.crm.ports import CrmPort, Outcome, OutcomeStatus
 from crmsync.daemon import metrics
-from crmsync.domain import Action, moves_owner
+from crmsync.domain import Action, LogActivity, moves_owner
 from crmsync.errors import FatalError, RetriableError
 from crmsync.outbox import codec
 from crmsync.outbox.model import OutboxEntry, RetryPolicy, record, release
-from crmsync.store.repositories import history
+from crmsync.store.repositories import activities, history
 from crmsync.store.repositories import outbox as rows
 from crmsync.store.repositories.outbox import OutboxItem
 from crmsync.store.session import Database
@@ -42,6 +43,16 @@ log = structlog.get_logger(__name__)
 
 TouchedSince = Callable[[Sequence[str], datetime], set[str]]
 """(lead ids, instant) → the ids of leads whose owner touched them after that instant (read from the store)."""
+
+DoneHook = Callable[[Session, Sequence[tuple[Action, Outcome]], datetime], None]
+"""Called with the session that records actions as DONE (same transaction), the landed actions and ``now``."""
+
+
+def mark_logged_activities(session: Session, landed: Sequence[tuple[Action, Outcome]], now: datetime) -> None:
+    """The default :data:`DoneHook`: a captured activity whose LogActivity landed gets its CRM id and logged time."""
+    for action, outcome in landed:
+        if isinstance(action, LogActivity) and outcome.crm_id:
+            activities.mark_logged(session, action.lead.connection, action.capture_key, outcome.crm_id, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +106,10 @@ class Dispatcher:
         lease_limit: int = 1000,
         touched_since: TouchedSince | None = None,
         stop: threading.Event | None = None,
+        on_done: DoneHook | None = mark_logged_activities,
     ) -> None:
         self.db, self.crm, self.clock, self.holder = db, crm, clock, holder
+        self.on_done = on_done
         self.retry = retry or RetryPolicy()
         self.lease_ttl, self.lease_limit = lease_ttl, lease_limit
         self.touched_since = touched_since
@@ -210,12 +223,14 @@ class Dispatcher:
         updated = [(item, record(item.entry, outcome, now, self.retry), outcome, w) for item, outcome, w in results]
         with self.db.transaction() as session:
             written = rows.save_leased(session, [entry for _, entry, _, _ in updated], self.holder, now)
-            audits = [
-                _audit(w, outcome, now)
+            landed = [
+                (w, outcome)
                 for _, entry, outcome, w in updated
                 if w is not None and entry.key in written and outcome.status is OutcomeStatus.DONE
             ]
-            history.append_audit(session, audits)
+            history.append_audit(session, [_audit(w, outcome, now) for w, outcome in landed])
+            if self.on_done is not None and landed:
+                self.on_done(session, [(w.action, outcome) for w, outcome in landed], now)
         for item, entry, outcome, _ in updated:
             if entry.key not in written:
                 log.warning("outbox lease lost", key=entry.key, kind=item.kind)

@@ -234,6 +234,18 @@ class CaptureCursorRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ActivityLedgerRow(Base):
+    """HubSpot activity creates (crmsync.crm.ledger): begun keys, and the CRM id once the create answered."""
+
+    __tablename__ = "activity_ledger"
+
+    connection: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    crm_id: Mapped[str | None] = mapped_column(String(64))
+    begun_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class LeaseRow(Base):
     """A named lease (leader election, per-connection locks): who holds it and until when."""
 
