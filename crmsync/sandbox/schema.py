@@ -133,10 +133,8 @@ def _schema(name: str, fields: list[FieldDef], **kw: Any) -> ObjectSchema:
     return ObjectSchema(name=name, label=kw.pop("label", name), fields={f.name: f for f in fields}, **kw)
 
 
-def salesforce_schemas() -> list[ObjectSchema]:
-    """Fresh schemas of Lead, Task, Event, User, Group and LeadStatus, crmsync's custom fields included."""
-    ext = _f("Crmsync_External_Id__c", "string", custom=True, external_id=True, unique=True, length=255)
-    lead = [
+def _sf_lead() -> list[FieldDef]:
+    return [
         *_sf_system(),
         _f("FirstName", "string", length=40), _f("LastName", "string", nillable=False, length=80),
         _f("Email", "email", length=80), _f("Phone", "phone", length=40),
@@ -150,7 +148,10 @@ def salesforce_schemas() -> list[ObjectSchema]:
         _f("Crmsync_Status__c", "string", custom=True, length=64), _f("Crmsync_SLA_Due__c", "datetime", custom=True),
         _f("Crmsync_Reassignments__c", "double", custom=True),
     ]  # fmt: skip
-    task = [
+
+
+def _sf_task(ext: FieldDef) -> list[FieldDef]:
+    return [
         *_sf_system(), *_who_what(), _owner_ref("User"), _f("Subject", "string", length=255),
         _f("Status", "picklist", options=("Not Started", "In Progress", "Completed", "Waiting on someone else",
                                           "Deferred"), nillable=False),
@@ -161,7 +162,10 @@ def salesforce_schemas() -> list[ObjectSchema]:
         _f("CallDurationInSeconds", "int"), _f("CallType", "picklist", options=("Internal", "Inbound", "Outbound")),
         _f("CallDisposition", "string", length=255), _ro("IsClosed", "boolean"), *_sf_stamps(), ext,
     ]  # fmt: skip
-    event = [
+
+
+def _sf_event(ext: FieldDef) -> list[FieldDef]:
+    return [
         *_sf_system(), *_who_what(), _owner_ref("User"), _f("Subject", "string", length=255),
         _f("StartDateTime", "datetime"), _f("EndDateTime", "datetime"), _f("DurationInMinutes", "int"),
         _f("ActivityDateTime", "datetime"), _f("ActivityDate", "date"), _f("IsAllDayEvent", "boolean"),
@@ -169,27 +173,42 @@ def salesforce_schemas() -> list[ObjectSchema]:
         _f("Type", "picklist", options=("Call", "Email", "Meeting", "Other")),
         _f("EventSubtype", "picklist", options=("Event",)), *_sf_stamps(), ext,
     ]  # fmt: skip
-    user = [
+
+
+def _sf_user() -> list[FieldDef]:
+    return [
         *_sf_system(with_deleted=False), _f("Username", "string", length=80), _f("Email", "email", length=128),
         _f("FirstName", "string", length=40), _f("LastName", "string", length=80), _ro("Name", "string"),
         _f("IsActive", "boolean"), _f("TimeZoneSidKey", "picklist"), _ro("UserType", "picklist"), *_sf_stamps(),
     ]  # fmt: skip
-    group = [
+
+
+def _sf_group() -> list[FieldDef]:
+    return [
         *_sf_system(with_deleted=False), _f("Name", "string", length=40), _f("DeveloperName", "string", length=80),
         _f("Type", "picklist", options=("Queue", "Regular", "Role")), _f("Email", "email"), *_sf_stamps(),
     ]  # fmt: skip
-    lead_status = [
+
+
+def _sf_lead_status() -> list[FieldDef]:
+    return [
         *_sf_system(with_deleted=False), _f("ApiName", "string"), _f("MasterLabel", "string"),
         _f("IsConverted", "boolean"), _f("IsDefault", "boolean"), _f("SortOrder", "int"), *_sf_stamps(),
     ]  # fmt: skip
+
+
+def salesforce_schemas() -> list[ObjectSchema]:
+    """Fresh schemas of Lead, Task, Event, User, Group and LeadStatus, crmsync's custom fields included."""
+    ext = _f("Crmsync_External_Id__c", "string", custom=True, external_id=True, unique=True, length=255)
     activity_index = ("WhoId", "OwnerId", "Crmsync_External_Id__c")
+    stamp = ("SystemModstamp",)
     return [
-        _schema("Lead", lead, id_prefix="00Q", indexed=("OwnerId", "Email"), ranged=("SystemModstamp",)),
-        _schema("Task", task, id_prefix="00T", indexed=activity_index, ranged=("SystemModstamp",)),
-        _schema("Event", event, id_prefix="00U", indexed=activity_index, ranged=("SystemModstamp",)),
-        _schema("User", user, id_prefix="005", indexed=("Email", "Username")),
-        _schema("Group", group, id_prefix="00G", indexed=("DeveloperName",)),
-        _schema("LeadStatus", lead_status, label="Lead Status Value", id_prefix="01J"),
+        _schema("Lead", _sf_lead(), id_prefix="00Q", indexed=("OwnerId", "Email"), ranged=stamp),
+        _schema("Task", _sf_task(ext), id_prefix="00T", indexed=activity_index, ranged=stamp),
+        _schema("Event", _sf_event(ext), id_prefix="00U", indexed=activity_index, ranged=stamp),
+        _schema("User", _sf_user(), id_prefix="005", indexed=("Email", "Username")),
+        _schema("Group", _sf_group(), id_prefix="00G", indexed=("DeveloperName",)),
+        _schema("LeadStatus", _sf_lead_status(), label="Lead Status Value", id_prefix="01J"),
     ]
 
 
@@ -213,12 +232,8 @@ def _hs_common(created: str) -> list[FieldDef]:
     ]
 
 
-def hubspot_schemas(*, custom_properties: bool = True) -> list[ObjectSchema]:
-    """Fresh schemas of contacts, owners and the five engagement objects.
-
-    ``custom_properties`` pre-creates crmsync's own properties (otherwise ``crmsync setup`` creates them).
-    """
-    contact = [
+def _hs_contact() -> list[FieldDef]:
+    return [
         *_hs_common("createdate"), _p("lastmodifieddate", "datetime", updateable=False, createable=False),
         _p("email", "string", unique=True), _p("firstname", "string"), _p("lastname", "string"),
         _p("phone", "string"), _p("company", "string"), _p("jobtitle", "string"),
@@ -227,15 +242,18 @@ def hubspot_schemas(*, custom_properties: bool = True) -> list[ObjectSchema]:
         _p("lifecyclestage", "enumeration", options=HS_LIFECYCLE_STAGES),
         _p("hubspotscore", "number", updateable=False), _p("hs_analytics_source", "enumeration"),
     ]  # fmt: skip
-    if custom_properties:
-        contact += [
-            _p("crmsync_status", "string", custom=True), _p("crmsync_sla_due", "datetime", custom=True),
-            _p("crmsync_reassignments", "number", custom=True),
-            _p("disposition_reason", "enumeration", custom=True, options=DISPOSITION_REASONS),
-        ]  # fmt: skip
-    ext = [_p("crmsync_external_id", "string", custom=True, unique=True)] if custom_properties else []
-    idx = ("hubspot_owner_id", "crmsync_external_id") if custom_properties else ("hubspot_owner_id",)
-    engagement_fields: dict[str, list[FieldDef]] = {
+
+
+def _hs_contact_custom() -> list[FieldDef]:
+    return [
+        _p("crmsync_status", "string", custom=True), _p("crmsync_sla_due", "datetime", custom=True),
+        _p("crmsync_reassignments", "number", custom=True),
+        _p("disposition_reason", "enumeration", custom=True, options=DISPOSITION_REASONS),
+    ]  # fmt: skip
+
+
+def _hs_engagements() -> dict[str, list[FieldDef]]:
+    return {
         "emails": [_p("hs_email_direction", "enumeration", options=("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")),
                    _p("hs_email_subject", "string"), _p("hs_email_text", "string"),
                    _p("hs_email_status", "enumeration", options=("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"))],
@@ -255,34 +273,34 @@ def hubspot_schemas(*, custom_properties: bool = True) -> list[ObjectSchema]:
                   _p("hs_task_priority", "enumeration", options=("LOW", "MEDIUM", "HIGH", "NONE")),
                   _p("hs_task_type", "enumeration", options=("CALL", "EMAIL", "TODO"))],
     }  # fmt: skip
-    owners = [
+
+
+def _hs_owner() -> list[FieldDef]:
+    return [
         _p("hs_object_id", "number"), _p("email", "string"), _p("firstName", "string"), _p("lastName", "string"),
         _p("userId", "number"), _p("type", "enumeration", options=("PERSON", "QUEUE")), _p("timezone", "string"),
         _p("createdate", "datetime"), _p("lastmodifieddate", "datetime"), _p("archivedAt", "datetime", hidden=True),
     ]  # fmt: skip
+
+
+def hubspot_schemas(*, custom_properties: bool = True) -> list[ObjectSchema]:
+    """Fresh schemas of contacts, owners and the five engagement objects.
+
+    ``custom_properties`` pre-creates crmsync's own properties (otherwise ``crmsync setup`` creates them).
+    """
+    contact = _hs_contact() + (_hs_contact_custom() if custom_properties else [])
+    ext = [_p("crmsync_external_id", "string", custom=True, unique=True)] if custom_properties else []
+    idx = ("hubspot_owner_id", "crmsync_external_id") if custom_properties else ("hubspot_owner_id",)
     schemas = [
-        _schema(
-            "contacts",
-            contact,
-            label="Contacts",
-            id_start=1001,
-            indexed=("hubspot_owner_id", "email"),
-            ranged=("lastmodifieddate",),
-        ),
-        _schema("owners", owners, label="Owners", id_start=100001, indexed=("email",)),
-    ]
-    for i, (name, extra) in enumerate(engagement_fields.items()):
+        _schema("contacts", contact, label="Contacts", id_start=1001, indexed=("hubspot_owner_id", "email"),
+                ranged=("lastmodifieddate",)),
+        _schema("owners", _hs_owner(), label="Owners", id_start=100001, indexed=("email",)),
+    ]  # fmt: skip
+    for i, (name, extra) in enumerate(_hs_engagements().items()):
         fields = [*_hs_common("hs_createdate"), _p("hs_timestamp", "datetime"), *extra, *ext]
-        schemas.append(
-            _schema(
-                name,
-                fields,
-                label=name.title(),
-                id_start=(i + 1) * 10_000_001,
-                indexed=idx,
-                ranged=("hs_lastmodifieddate",),
-            )
-        )
+        engagement = _schema(name, fields, label=name.title(), id_start=(i + 1) * 10_000_001, indexed=idx,
+                             ranged=("hs_lastmodifieddate",))  # fmt: skip
+        schemas.append(engagement)
     return schemas
 
 
