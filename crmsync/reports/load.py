@@ -2,20 +2,20 @@
 
 Leads relevant to a period are those with an ownership event since the period began, those closed in it,
 those created in it, and every open MQL (the stale snapshot needs them). They are read by keyset pages of
-:data:`CHUNK` leads; each page's assignments and activities come in two ``IN`` queries, so memory holds one
-page of history, whatever the size of the org (the session's identity map holds loaded rows weakly, and the
-caller's pending objects are left alone). Ids are qualified with their connection (``conn:id``), so
-several connections can share one report.
+:data:`CHUNK` leads; each page's assignments and activities come in two ``IN`` queries per connection. Memory
+holds one page of history plus the keys of the leads moved since the period began, whatever the size of the
+org (the session's identity map holds loaded rows weakly; the caller's pending objects are left alone).
+Ids are qualified with their connection (``conn:id``), so several connections can share one report.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy import Row, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from crmsync.policy.model import Policy
@@ -23,6 +23,10 @@ from crmsync.reports.compute import ActivityFacts, AssignmentFacts, LeadFacts, L
 from crmsync.store.tables import ActivityRow, AssignmentRow, LeadRow, RepRow
 
 CHUNK = 500
+LEADS = LeadRow.__table__
+ASSIGNMENTS = AssignmentRow.__table__
+ACTIVITIES = ActivityRow.__table__
+"""Rows are read as plain tuples (Core), not ORM objects: a report reads many and changes none."""
 SOURCE_FIELDS = ("LeadSource", "hs_analytics_source", "lead_source")
 """Where the lead source is read when the policy maps no ``lead_source`` field."""
 CAMPAIGN_FIELDS = ("Campaign", "Campaign__c", "CampaignName", "utm_campaign", "hs_analytics_source_data_1")
@@ -41,56 +45,83 @@ def load_reps(session: Session) -> list[RepFacts]:
 
 
 def load_histories(session: Session, policy: Policy, period: Period, now: datetime) -> Iterator[LeadHistory]:
-    """The histories of the leads relevant to ``period`` (see the module docstring), streamed by chunks."""
+    """The histories of the leads relevant to ``period`` (see the module docstring), streamed by chunks.
+
+    The leads moved since the period began are collected first (one index range, as many as the period's
+    assignments); the others are found by a keyset scan of the lead table, then the moved leads the scan did
+    not meet are read by their keys.
+    """
     source_fields = _source_fields(policy)
+    moved = _moved_since(session, period.start)
     after: tuple[str, str] | None = None
     while True:
-        query = select(LeadRow).where(_relevant(period)).order_by(LeadRow.connection, LeadRow.lead_id).limit(CHUNK)
+        query = select(LEADS).where(_relevant(period)).order_by(LeadRow.connection, LeadRow.lead_id).limit(CHUNK)
         if after is not None:
             query = query.where(tuple_(LeadRow.connection, LeadRow.lead_id) > tuple_(*after))
-        leads = list(session.execute(query).scalars())
+        leads = list(session.execute(query))
         if not leads:
-            return
+            break
+        moved.difference_update((lead.connection, lead.lead_id) for lead in leads)
         yield from _histories(session, leads, source_fields, now)
         after = (leads[-1].connection, leads[-1].lead_id)
+    remaining = sorted(moved)
+    for start in range(0, len(remaining), CHUNK):
+        yield from _histories(session, _leads_by_keys(session, remaining[start : start + CHUNK]), source_fields, now)
+
+
+def _moved_since(session: Session, start: datetime) -> set[tuple[str, str]]:
+    query = select(AssignmentRow.connection, AssignmentRow.lead_id).where(AssignmentRow.at >= start).distinct()
+    return {(connection, lead_id) for connection, lead_id in session.execute(query)}
+
+
+def _leads_by_keys(session: Session, keys: Sequence[tuple[str, str]]) -> list[Row[Any]]:
+    found: list[Row[Any]] = []
+    for connection, ids in _by_connection(keys).items():
+        query = select(LEADS).where(LeadRow.connection == connection, LeadRow.lead_id.in_(ids))
+        found.extend(session.execute(query.order_by(LeadRow.lead_id)))
+    return found
+
+
+def _by_connection(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: defaultdict[str, list[str]] = defaultdict(list)
+    for connection, lead_id in keys:
+        grouped[connection].append(lead_id)
+    return dict(grouped)
 
 
 def _relevant(period: Period) -> Any:
-    moved = exists().where(
-        AssignmentRow.connection == LeadRow.connection,
-        AssignmentRow.lead_id == LeadRow.lead_id,
-        AssignmentRow.at >= period.start,
-    )
+    """Open MQLs (for the stale snapshot), and leads closed or created in the period."""
     open_mql = and_(
         LeadRow.mql.is_(True), LeadRow.converted.is_(False), LeadRow.deleted.is_(False), LeadRow.closed_at.is_(None)
     )
     closed = and_(LeadRow.closed_at >= period.start, LeadRow.closed_at < period.end)
     created = and_(LeadRow.created_at >= period.start, LeadRow.created_at < period.end)
-    return or_(moved, open_mql, closed, created)
+    return or_(open_mql, closed, created)
 
 
 def _histories(
-    session: Session, leads: Sequence[LeadRow], source_fields: Sequence[str], now: datetime
+    session: Session, leads: Sequence[Row[Any]], source_fields: Sequence[str], now: datetime
 ) -> Iterator[LeadHistory]:
     keys = [(lead.connection, lead.lead_id) for lead in leads]
     events: defaultdict[tuple[str, str], list[AssignmentFacts]] = defaultdict(list)
-    for a in session.execute(
-        select(AssignmentRow).where(tuple_(AssignmentRow.connection, AssignmentRow.lead_id).in_(keys))
-        .where(AssignmentRow.at <= now).order_by(AssignmentRow.at, AssignmentRow.id)
-    ).scalars():  # fmt: skip
-        events[(a.connection, a.lead_id)].append(_assignment(a))
     touches: defaultdict[tuple[str, str], list[ActivityFacts]] = defaultdict(list)
-    for t in session.execute(
-        select(ActivityRow).where(tuple_(ActivityRow.connection, ActivityRow.lead_id).in_(keys))
-        .where(ActivityRow.occurred_at <= now)
-    ).scalars():  # fmt: skip
-        touches[(t.connection, t.lead_id)].append(_activity(t))
+    for connection, ids in _by_connection(keys).items():
+        for a in session.execute(
+            select(ASSIGNMENTS).where(AssignmentRow.connection == connection, AssignmentRow.lead_id.in_(ids))
+            .where(AssignmentRow.at <= now).order_by(AssignmentRow.at, AssignmentRow.id)
+        ):  # fmt: skip
+            events[(a.connection, a.lead_id)].append(_assignment(a))
+        for t in session.execute(
+            select(ACTIVITIES).where(ActivityRow.connection == connection, ActivityRow.lead_id.in_(ids))
+            .where(ActivityRow.occurred_at <= now)
+        ):  # fmt: skip
+            touches[(t.connection, t.lead_id)].append(_activity(t))
     for lead in leads:
         key = (lead.connection, lead.lead_id)
         yield LeadHistory(_lead(lead, source_fields), tuple(events[key]), tuple(touches[key]))
 
 
-def _lead(row: LeadRow, source_fields: Sequence[str]) -> LeadFacts:
+def _lead(row: Row[Any], source_fields: Sequence[str]) -> LeadFacts:
     fields: Mapping[str, object] = row.fields or {}
     return LeadFacts(
         lead_id=f"{row.connection}:{row.lead_id}",
@@ -112,7 +143,7 @@ def _lead(row: LeadRow, source_fields: Sequence[str]) -> LeadFacts:
     )
 
 
-def _assignment(row: AssignmentRow) -> AssignmentFacts:
+def _assignment(row: Row[Any]) -> AssignmentFacts:
     return AssignmentFacts(
         lead_id=f"{row.connection}:{row.lead_id}",
         owner_id=qualified(row.connection, row.owner_id),
@@ -124,7 +155,7 @@ def _assignment(row: AssignmentRow) -> AssignmentFacts:
     )
 
 
-def _activity(row: ActivityRow) -> ActivityFacts:
+def _activity(row: Row[Any]) -> ActivityFacts:
     return ActivityFacts(
         lead_id=f"{row.connection}:{row.lead_id}",
         owner_id=qualified(row.connection, row.owner_id),
