@@ -66,6 +66,11 @@ class Sandbox:
         self.stats: dict[str, Stats] = {}
         self.salesforce: SalesforceSandbox | None = None
         self.hubspot: SandboxServer | None = None
+        self._servers(log_requests, hubspot_limits, salesforce_auth)
+
+    def _servers(
+        self, log_requests: int, hubspot_limits: HubSpotLimits | None, salesforce_auth: SalesforceAuth | None
+    ) -> None:
         if Vendor.SALESFORCE in self.simulation.orgs:
             self.stats["salesforce"] = Stats(log_size=log_requests)
             org = self.simulation.orgs[Vendor.SALESFORCE]

@@ -33,7 +33,7 @@ from crmsync.clock import Clock
 from crmsync.sandbox import sf_meta, sf_read, sf_rest
 from crmsync.sandbox.faults import Fault, FaultKind, FaultPlan
 from crmsync.sandbox.org import Org
-from crmsync.sandbox.server import Request, Response, Router, SandboxServer, make_tls
+from crmsync.sandbox.server import Handler, Request, Response, Router, SandboxServer, make_tls
 from crmsync.sandbox.sf_read import SfState, sf_json
 from crmsync.sandbox.sf_write import AssignmentRule, SalesforceWriter
 from crmsync.sandbox.stats import Stats
@@ -261,6 +261,10 @@ class SalesforceSandbox:
         r.add("GET", API + rf"/sobjects/{OBJ}/deleted/?", "sf.deleted", bind(sf_read.deleted))
         r.add("GET", API + rf"/sobjects/{OBJ}/?", "sf.sobject", bind(sf_meta.sobject_basic))
         r.add("POST", API + rf"/sobjects/{OBJ}/?", "sf.row.create", bind(sf_rest.create_row))
+        self._row_routes(r, bind)
+        return r
+
+    def _row_routes(self, r: Router, bind: Callable[[Callable[[SfState, Request], Response]], Handler]) -> None:
         row = API + rf"/sobjects/{OBJ}/(?P<id>[A-Za-z0-9]{{15}}(?:[A-Za-z0-9]{{3}})?)/?"
         r.add("GET", row, "sf.row.get", bind(sf_read.get_row))
         r.add("PATCH", row, "sf.row.update", bind(sf_rest.update_row))
@@ -276,4 +280,3 @@ class SalesforceSandbox:
               bind(sf_rest.collection_upsert))  # fmt: skip
         r.add("GET", API + rf"/composite/sobjects/{OBJ}/?", "sf.composite.retrieve", bind(sf_rest.collection_retrieve))
         r.add("POST", API + rf"/composite/sobjects/{OBJ}/?", "sf.composite.retrieve", bind(sf_rest.collection_retrieve))
-        return r
