@@ -10,6 +10,7 @@ per call (bounded) and sets it on every API object.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,12 +64,13 @@ class HubSpotApi:
         self.owners = crm.owners.owners_api
         self.search = {t: getattr(crm.objects, t).search_api for t in ACTIVITY_TYPES}
         self.batch = {t: getattr(crm.objects, t).batch_api for t in ACTIVITY_TYPES}
+        self.basic = {t: getattr(crm.objects, t).basic_api for t in ACTIVITY_TYPES}
         self.associations = crm.associations.v4.batch_api
         self.properties = crm.properties.core_api
         self.tokens = client.oauth.tokens_api
         self._apis: list[Any] = [
             self.contacts_search, self.contacts_basic, self.contacts_batch, self.owners, self.associations,
-            self.properties, *self.search.values(), *self.batch.values(),
+            self.properties, *self.search.values(), *self.batch.values(), *self.basic.values(),
         ]  # fmt: skip
         if token is None:
             self._refresh()
@@ -110,13 +112,18 @@ class HubSpotApi:
         priority: int = Priority.SLA,
         search: bool = False,
         retry: bool = True,
+        raw: bool = False,
         **kwargs: Any,
     ) -> tuple[Any, int]:
         """Call ``fn`` (an SDK ``*_with_http_info`` method); return (data, HTTP status).
 
         Raises only crmsync errors. With ``retry=False`` the call is tried once (callers that must
         reconcile before trying again, like creates, run their own loop under :attr:`retry_policy`).
+        With ``raw=True`` the answer is the parsed JSON (plain dicts, camelCase keys) instead of SDK models:
+        the models parse every timestamp with dateutil, which costs ~0.8 ms a record on big reads.
         """
+        if raw:
+            kwargs["_preload_content"] = False
 
         def attempt() -> tuple[Any, int]:
             return self._attempt(endpoint, fn, args, kwargs, priority, search)
@@ -143,7 +150,8 @@ class HubSpotApi:
                 self._refresh()
             self._budget.before_call(endpoint, priority, search=search)
             try:
-                data, status, headers = fn(*args, _request_timeout=self._timeout, **kwargs)
+                answer = fn(*args, _request_timeout=self._timeout, **kwargs)
+                data, status, headers = _unpack(answer) if kwargs.get("_preload_content") is False else answer
             except Exception as exc:
                 error = self._failed(exc)
                 if isinstance(error, AuthError) and self.oauth and refreshes < self._max_refreshes:
@@ -166,3 +174,12 @@ class HubSpotApi:
         if isinstance(error, RateLimitedError) and error.code in DAILY_QUOTA_CODES:
             self._budget.mark_exhausted()
         return error
+
+
+def _unpack(response: Any) -> tuple[Any, int, Any]:
+    """(parsed JSON, status, headers) of a raw urllib3 response (``_preload_content=False``)."""
+    try:
+        body = response.data
+    finally:
+        response.release_conn()
+    return (json.loads(body) if body else None), int(response.status), response.headers

@@ -143,11 +143,13 @@ class HubSpotCrm:
             search = self.api.search[object_type]
         while True:
             body = self._search_body(prop, start, end, last_id, props)
-            data, _ = self.api.call(f"search:{object_type}", search.do_search_with_http_info, body, search=True)
-            results = [r.to_dict() for r in (data.results or [])]
+            data, _ = self.api.call(
+                f"search:{object_type}", search.do_search_with_http_info, body, search=True, raw=True
+            )
+            results: list[dict[str, Any]] = data.get("results") or []
             if results:
                 last_id = str(results[-1]["id"])
-            done = len(results) >= int(data.total or 0) or len(results) < HS_SEARCH_PAGE
+            done = len(results) >= int(data.get("total") or 0) or len(results) < HS_SEARCH_PAGE
             yield results, last_id, done
             if done:
                 return
@@ -168,20 +170,30 @@ class HubSpotCrm:
         self._archived_scanned_at = self._clock.monotonic()
         self._archived_since = until
 
-    def _list(self, object_type: str, *, archived: bool) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    def _list(
+        self, object_type: str, *, archived: bool, associations: bool = False
+    ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """Every object of a type through the list endpoint (100 a page), optionally with its contacts."""
         after: str | None = None
-        api = self.api.contacts_basic
+        if object_type == "contacts":
+            api, props = self.api.contacts_basic, self._properties
+        else:
+            api = self.api.basic[object_type]
+            props = [*ENGAGEMENT_PROPERTIES[object_type], self._fields.crm("activity_key")]
+        extra: dict[str, Any] = {"associations": ["contacts"]} if associations else {}
         while True:
             data, _ = self.api.call(
                 f"list:{object_type}{':archived' if archived else ''}",
                 api.get_page_with_http_info,
                 limit=HS_LIST_PAGE,
                 after=after,
-                properties=self._properties,
+                properties=props,
                 archived=archived,
+                raw=True,
+                **extra,
             )
-            after = data.paging.next.after if data.paging and data.paging.next else None
-            yield [r.to_dict() for r in (data.results or [])], after is None
+            after = _after(data)
+            yield data.get("results") or [], after is None
             if after is None:
                 return
 
@@ -194,7 +206,7 @@ class HubSpotCrm:
         scan_started = self._clock.now()
         found: list[dict[str, Any]] = []
         for results, _ in self._list("contacts", archived=True):
-            found.extend(r for r in results if r.get("archived_at") is None or parse_instant(r["archived_at"]) >= since)
+            found.extend(r for r in results if _archived_at(r) is None or parse_instant(_archived_at(r)) >= since)
         self._archived_scanned_at, self._archived_since = now, scan_started
         return self._lead_page(found, None)
 
@@ -205,29 +217,44 @@ class HubSpotCrm:
             after: str | None = None
             while True:
                 data, _ = self.api.call(
-                    "owners", self.api.owners.get_page_with_http_info, limit=100, after=after, archived=archived
+                    "owners",
+                    self.api.owners.get_page_with_http_info,
+                    limit=100,
+                    after=after,
+                    archived=archived,
+                    raw=True,
                 )
-                mapped = [hs_owner(self.connection, o.to_dict()) for o in (data.results or [])]
+                mapped = [hs_owner(self.connection, o) for o in data.get("results") or []]
                 yield Page([m for m in mapped if isinstance(m, Owner)], [m for m in mapped if isinstance(m, Skip)])
-                after = data.paging.next.after if data.paging and data.paging.next else None
+                after = _after(data)
                 if after is None:
                     break
 
     def pull_activities(self, since: Watermark | None, until: datetime) -> Iterator[Page[Activity]]:
         """Emails, calls and meetings changed in the window, on the contacts they are associated with.
 
-        One watermark covers the three types, so only the final (empty) page carries it, at ``until``.
+        The first pull (no watermark) walks the list endpoint with associations inline (no search, no
+        association reads); later pulls search the window and read associations 100 ids a call. One
+        watermark covers the three types, so only the final (empty) page carries it, at ``until``.
         """
-        start = since.instant if since else datetime.fromtimestamp(0, tz=until.tzinfo)
         for object_type in ENGAGEMENT_PROPERTIES:
-            for results, _last, _done in self._search_pages(object_type, start, until, ""):
+            if since is None:
+                for results, _done in self._list(object_type, archived=False, associations=True):
+                    yield self._activity_page(object_type, results, {str(r["id"]): _inline(r) for r in results})
+                continue
+            for results, _last, _done in self._search_pages(object_type, since.instant, until, ""):
                 contacts = self._contacts_of(object_type, [str(r["id"]) for r in results])
-                mapped = [
-                    hs_engagement(self.connection, object_type, r, contacts.get(str(r["id"]), []), self._fields)
-                    for r in results
-                ]
-                yield Page([m for m in mapped if isinstance(m, Activity)], [m for m in mapped if isinstance(m, Skip)])
+                yield self._activity_page(object_type, results, contacts)
         yield Page([], [], Watermark(until, ""))
+
+    def _activity_page(
+        self, object_type: str, results: list[dict[str, Any]], contacts: dict[str, list[str]]
+    ) -> Page[Activity]:
+        mapped = [
+            hs_engagement(self.connection, object_type, r, contacts.get(str(r["id"]), []), self._fields)
+            for r in results
+        ]
+        return Page([m for m in mapped if isinstance(m, Activity)], [m for m in mapped if isinstance(m, Skip)])
 
     def _contacts_of(self, object_type: str, ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -239,10 +266,10 @@ class HubSpotCrm:
                 object_type,
                 "contacts",
                 body,
+                raw=True,
             )
-            for row in (data.results or []) if data is not None else []:
-                item = row.to_dict()
-                out[str(item["_from"]["id"])] = [str(t["to_object_id"]) for t in item.get("to") or []]
+            for row in (data or {}).get("results") or []:
+                out[str(row["from"]["id"])] = [str(t["toObjectId"]) for t in row.get("to") or []]
         return out
 
     def current_owners(self, lead_ids: Sequence[str]) -> dict[str, str | None]:
@@ -252,10 +279,10 @@ class HubSpotCrm:
         owner_prop = self._fields.crm("owner")
         for chunk in (ids[i : i + HS_BATCH] for i in range(0, len(ids), HS_BATCH)):
             body = BatchReadInputSimplePublicObjectId(inputs=[{"id": i} for i in chunk], properties=[owner_prop])
-            data, _ = self.api.call("batch.read:contacts", self.api.contacts_batch.read_with_http_info, body)
-            for obj in data.results or []:
-                value = (obj.properties or {}).get(owner_prop)
-                owners[str(obj.id)] = value or None
+            data, _ = self.api.call("batch.read:contacts", self.api.contacts_batch.read_with_http_info, body, raw=True)
+            for obj in (data or {}).get("results") or []:
+                value = (obj.get("properties") or {}).get(owner_prop)
+                owners[str(obj["id"])] = value or None
         return owners
 
     # -- writes -------------------------------------------------------------------------------------------
@@ -300,3 +327,20 @@ class HubSpotCrm:
     def budget(self) -> Budget:
         """The quota as last reported, and the calls made by endpoint."""
         return self._budget.snapshot()
+
+
+def _inline(obj: dict[str, Any]) -> list[str]:
+    """Contact ids from a list result's inline ``associations`` (``{"contacts": {"results": [{"id"}]}}``)."""
+    block = (obj.get("associations") or {}).get("contacts") or {}
+    return [str(item["id"]) for item in block.get("results") or [] if item.get("id") is not None]
+
+
+def _after(data: dict[str, Any] | None) -> str | None:
+    """The ``paging.next.after`` cursor of a raw page, or None on the last page."""
+    nxt = ((data or {}).get("paging") or {}).get("next") or {}
+    after = nxt.get("after")
+    return str(after) if after else None
+
+
+def _archived_at(obj: dict[str, Any]) -> object:
+    return obj.get("archivedAt") or obj.get("archived_at")

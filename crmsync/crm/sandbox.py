@@ -15,7 +15,7 @@ It counts calls as the HTTP adapter would make them (``budget().calls_by_endpoin
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from crmsync.crm.ports import Budget, Outcome, OutcomeStatus, Page, Skip, Waterm
 from crmsync.crm.translate import hs_error_outcome, sf_outcome
 from crmsync.crm.writes import HsWrite, SfWrite, hs_write, sf_write
 from crmsync.domain import Action, Activity, Lead, Owner, Vendor
-from crmsync.sandbox.org import Org, Record
+from crmsync.sandbox.org import Org
 from crmsync.sandbox.schema import HS_ASSOCIATION_TYPES, hs_wire, sf_wire
 
 SF_PAGE, HS_PAGE = 2000, 200
@@ -62,7 +62,7 @@ class ChangeLog:
                 return value.timestamp()
         return 0.0
 
-    def _on_change(self, obj: str, rid: str, rec: Record) -> None:
+    def _on_change(self, obj: str, rid: str, rec: Mapping[str, Any]) -> None:
         if obj != self._obj:
             return
         entry = (self._stamp_of(rid), rid)

@@ -185,3 +185,28 @@ def _task_keys(env: Env) -> list[str]:
     return sorted(
         {str(r[key_field]) for o in objs for r in env.org.rows(o) if str(r.get(key_field)).startswith("task:")}
     )
+
+
+def test_first_activity_pull_reads_every_activity_with_its_lead(env: Env) -> None:
+    """With no watermark, every logged activity comes back on its lead, and the last page carries ``until``."""
+    for i in range(3):
+        env.add_touch(env.leads[i], env.clock.now())
+    until = env.clock.now() + timedelta(minutes=1)
+    pages = list(env.crm.pull_activities(None, until))
+    acts = [a for page in pages for a in page.records]
+    assert sorted(a.lead_id for a in acts) == sorted(env.leads[:3])
+    assert pages[-1].watermark == Watermark(until, "")
+
+
+def test_a_deletion_is_reported_once_not_on_every_scan(make_env: EnvFactory) -> None:
+    """HubSpot: an archived contact comes with the scan after its archiving, and not with later scans."""
+    env = make_env(Vendor.HUBSPOT)
+    _, mark = drain(list(env.crm.pull_leads(None, env.clock.now())))
+    env.clock.advance(timedelta(hours=1))
+    env.delete(env.leads[0])
+    env.clock.advance(timedelta(hours=1))
+    first, mark2 = drain(list(env.crm.pull_leads(mark, env.clock.now())))
+    assert [(lead.ref.lead_id, lead.deleted) for lead in first] == [(env.leads[0], True)]
+    env.clock.advance(timedelta(hours=1))
+    later, _ = drain(list(env.crm.pull_leads(mark2, env.clock.now())))
+    assert later == []
