@@ -35,20 +35,22 @@ EXIT_AT_ONCE = 1
 
 def run() -> None:
     """Run the daemon until SIGTERM or SIGINT (exit 0 after a clean stop)."""
+    stop = threading.Event()
+    _install_signals(stop)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, secrets=_secrets(settings))
     if not settings.connections:
         raise ConfigError(["no connection is configured: add one under `connections:` in the settings file"])
     _require_schema(settings.database_url)
-    runtime = Runtime.from_settings(settings)
+    runtime = Runtime.from_settings(settings, stop=stop)
     _use_store_ledgers(runtime)
     executor = Daemon.pool(runtime)
     daemon = Daemon.create(runtime, executor=executor, capture=_capture_job(settings))
     health = _start_health(settings, daemon)
-    _install_signals(runtime.stop)
     try:
-        daemon.start()
-        daemon.scheduler.run()
+        if not stop.is_set():
+            daemon.start()
+            daemon.scheduler.run()
     finally:
         clean = daemon.shutdown()
         executor.shutdown(wait=False, cancel_futures=True)
