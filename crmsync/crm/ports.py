@@ -37,6 +37,8 @@ class Watermark:
     """How far a stream has been read: records modified at ``instant``, up to and including ``last_id``.
 
     Ordering by (modified instant, id) makes paging stable when thousands of records share a timestamp.
+    Both parts belong to the adapter that produced them: the store keeps them verbatim and hands them back
+    (HubSpot puts its window end in ``last_id`` as ``"<epoch ms>:<last hs_object_id>"`` to resume a window).
     """
 
     instant: datetime
