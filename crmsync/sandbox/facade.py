@@ -74,7 +74,7 @@ class Sandbox:
         if Vendor.SALESFORCE in self.simulation.orgs:
             self.stats["salesforce"] = Stats(log_size=log_requests)
             org = self.simulation.orgs[Vendor.SALESFORCE]
-            reps_ids = list(self.simulation.rep_ids(Vendor.SALESFORCE).values())
+            reps_ids = list(self.simulation.rep_ids(Vendor.SALESFORCE, active_only=True).values())
             self.salesforce = SalesforceSandbox(
                 org, clock=self.clock, tls_dir=self.workdir / "certs", stats=self.stats["salesforce"],
                 faults=self.faults, auth=salesforce_auth, rule=AssignmentRule(reps_ids),

@@ -6,7 +6,7 @@ The simulation speaks of reps, queues, leads (:class:`Person`), touches (:class:
 =================  ===========================================  ============================================
 neutral            Salesforce                                   HubSpot
 =================  ===========================================  ============================================
-rep                User (Username, Email, Name, IsActive, TZ)   owners (type PERSON; inactive = archived)
+rep                User (Username, Email, Name, IsActive, TZ)   owners (type PERSON; departed = archived)
 holding queue      Group (Type Queue)                           owners (type QUEUE)
 lead               Lead (Status, LeadSource, Lead_Score__c)     contacts (hs_lead_status, lifecyclestage,
                                                                 hubspotscore, hs_analytics_source)
@@ -100,6 +100,9 @@ class VendorWriter(Protocol):
     def add_queue(self, name: str, now: datetime) -> str:
         """Create a holding queue; return its id."""
 
+    def deactivate_rep(self, rep_id: str, now: datetime) -> None:
+        """The rep left: deactivate the user (HubSpot: archive the owner)."""
+
     def add_lead(self, person: Person, owner_id: str, now: datetime) -> str:
         """Create the lead owned by ``owner_id``; return its id."""
 
@@ -128,6 +131,9 @@ class SalesforceWriter:
                   "Name": f"{rep.first} {rep.last}", "IsActive": rep.active, "TimeZoneSidKey": rep.timezone,
                   "UserType": "Standard"}  # fmt: skip
         return self.org.insert("User", fields, now=now)
+
+    def deactivate_rep(self, rep_id: str, now: datetime) -> None:
+        self.org.patch("User", rep_id, {"IsActive": False}, now=now)
 
     def add_queue(self, name: str, now: datetime) -> str:
         dev = name.replace(" ", "_")
@@ -202,6 +208,9 @@ class HubSpotWriter:
         if not rep.active:
             self.org.delete("owners", oid, now=now)
         return oid
+
+    def deactivate_rep(self, rep_id: str, now: datetime) -> None:
+        self.org.delete("owners", rep_id, now=now)
 
     def add_queue(self, name: str, now: datetime) -> str:
         email = f"{name.lower().replace(' ', '-')}@queues.crmsync.sandbox"

@@ -72,5 +72,11 @@ def make_reps(count: int) -> list[Rep]:
     return reps
 
 
+def make_former_reps(count: int) -> list[Rep]:
+    """``count`` reps who will leave the company: former1…formerN."""
+    return [Rep(f"former{i + 1}", "Pat", f"Former{i + 1}", f"pat.former{i + 1}@acme.example", "America/New_York")
+            for i in range(count)]  # fmt: skip
+
+
 def _ascii(text: str) -> str:
     return text.lower().replace("ü", "ue").replace(" ", "")

@@ -32,7 +32,7 @@ from crmsync.domain.model import Vendor
 from crmsync.sandbox.capture_out import CaptureSink
 from crmsync.sandbox.mapping import writer_for
 from crmsync.sandbox.org import HUBSPOT_RULES, SALESFORCE_RULES, Org
-from crmsync.sandbox.people import attractive, make_person, make_reps
+from crmsync.sandbox.people import attractive, make_former_reps, make_person, make_reps
 from crmsync.sandbox.schema import SF_LEAD_STATUSES, hubspot_schemas, salesforce_schemas
 from crmsync.sandbox.world import HOUR, Personality, Tally, World
 
@@ -46,7 +46,12 @@ DAY_WEIGHT = PEAK * len(WEEKDAY_PEAK) + OFF_PEAK * (24 - len(WEEKDAY_PEAK))
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """What to simulate. ``daily_inflow`` None means ``leads / 250`` (at least 5) new leads per business day."""
+    """What to simulate. ``daily_inflow`` None means ``leads / 250`` (at least 5) new leads per business day.
+
+    ``departed_reps`` extra reps (former1…) work diligently for the first half of history, then leave: they
+    are deactivated in the CRM (HubSpot: owner archived), drop out of the round robin, and keep owning the
+    leads they had — orphans a real org accumulates.
+    """
 
     leads: int = 1_000
     reps: int = 8
@@ -59,6 +64,7 @@ class SimulationConfig:
     ics_dir: Path | None = None
     hs_custom_properties: bool = True
     personalities: tuple[Personality, ...] = ROTATION
+    departed_reps: int = 1
 
 
 def make_org(vendor: Vendor, clock: FakeClock, *, hs_custom_properties: bool = True) -> Org:
@@ -94,8 +100,11 @@ class Simulation:
             v: make_org(v, self.clock, hs_custom_properties=config.hs_custom_properties) for v in config.vendors
         }
         self.sink = CaptureSink(config.maildir, config.ics_dir) if (config.maildir or config.ics_dir) else None
-        reps = make_reps(config.reps)
+        reps = make_reps(config.reps) + make_former_reps(config.departed_reps)
         staffed = [(rep, config.personalities[i % len(config.personalities)]) for i, rep in enumerate(reps)]
+        staffed[config.reps :] = [(rep, Personality.DEPARTED) for rep, _ in staffed[config.reps :]]
+        self._active = list(range(len(reps)))
+        self._departure = origin + (config.now - origin) / 2
         self.worlds: dict[Vendor, World] = {}
         for n, (vendor, org) in enumerate(self.orgs.items()):
             sink = self.sink if n == 0 else None
@@ -121,10 +130,12 @@ class Simulation:
         world = next(iter(self.worlds.values()))
         return {rep.key: kind for rep, kind in world.reps}
 
-    def rep_ids(self, vendor: Vendor) -> dict[str, str]:
-        """Rep key → the rep's user/owner id in ``vendor``'s org."""
+    def rep_ids(self, vendor: Vendor, *, active_only: bool = False) -> dict[str, str]:
+        """Rep key → the rep's user/owner id in ``vendor``'s org (departed reps too, unless ``active_only``)."""
         world = self.worlds[vendor]
-        return {rep.key: world.rep_ids[i] for i, (rep, _) in enumerate(world.reps)}
+        return {
+            rep.key: world.rep_ids[i] for i, (rep, _) in enumerate(world.reps) if not (active_only and i in world.gone)
+        }
 
     def queue_id(self, vendor: Vendor) -> str:
         """The holding queue's id in ``vendor``'s org."""
@@ -173,6 +184,8 @@ class Simulation:
             self.sink.flush()
 
     def _step(self, start: datetime, rate: float, cap: int | None = None) -> None:
+        if start >= self._departure and len(self._active) > self.config.reps:
+            self._depart(start)
         self._carry += rate * _hour_weight(start)
         count = int(self._carry)
         self._carry -= count
@@ -187,12 +200,19 @@ class Simulation:
                 world.step(self._next_hour, start, working)
         self._next_hour += 1
 
+    def _depart(self, start: datetime) -> None:
+        for rep in self._active[self.config.reps :]:
+            for world in self.worlds.values():
+                with world.writer.org.lock:
+                    world.deactivate(rep, start)
+        self._active = self._active[: self.config.reps]
+
     def _inflow(self, start: datetime, count: int) -> None:
         minutes = sorted(self._people.randrange(60) for _ in range(count))
         for minute in minutes:
             person = make_person(self._people, self._made)
             self._made += 1
-            rep = self._rr % self.config.reps
+            rep = self._active[self._rr % len(self._active)]
             self._rr += 1
             intent = 0.03 + 0.25 * person.score / 100
             at = start + timedelta(minutes=minute)

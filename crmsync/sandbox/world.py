@@ -41,13 +41,15 @@ class Personality(StrEnum):
     CHERRY_PICKER = "cherry_picker"
     OVERLOADED = "overloaded"
     ON_LEAVE = "on_leave"
+    DEPARTED = "departed"
+    """Worked diligently, then left: deactivated in the CRM halfway through history, still owning leads."""
 
 
 CAPACITY = {Personality.DILIGENT: 40, Personality.CHERRY_PICKER: 40, Personality.OVERLOADED: 12,
-            Personality.ON_LEAVE: 0}  # fmt: skip
+            Personality.ON_LEAVE: 0, Personality.DEPARTED: 40}  # fmt: skip
 """Touches a rep makes on a working day."""
 LOGS_EMAIL = {Personality.DILIGENT: 0.9, Personality.CHERRY_PICKER: 0.5, Personality.OVERLOADED: 0.3,
-              Personality.ON_LEAVE: 0.0}  # fmt: skip
+              Personality.ON_LEAVE: 0.0, Personality.DEPARTED: 0.9}  # fmt: skip
 """Chance a rep logs a sent email in the CRM (every email reaches the mailbox; capture fills the gap)."""
 
 
@@ -98,6 +100,7 @@ class World:
         self.created = array("l")
         self.due: list[list[tuple[int, int, int]]] = []
         self.meetings: list[tuple[int, int, int]] = []
+        self.gone: set[int] = set()
         self.intent = array("f")
         self.picky_ok = bytearray()
         self._capacity_left = [0.0] * len(self.reps)
@@ -113,6 +116,11 @@ class World:
             self.rep_ids.append(rid)
             self.due.append([])
         self.queue_id = self.writer.add_queue("Lead Holding", now)
+
+    def deactivate(self, rep: int, now: datetime) -> None:
+        """Rep number ``rep`` leaves: deactivated in the CRM, works no more, keeps owning their leads."""
+        self.writer.deactivate_rep(self.rep_ids[rep], now)
+        self.gone.add(rep)
 
     # -- inflow -------------------------------------------------------------------------------------------
     def add_lead(self, person: Person, rep: int, at: datetime, hour: int, intent: float, picky_ok: bool) -> None:
@@ -153,7 +161,7 @@ class World:
             _, i, r = heapq.heappop(self.meetings)
             self._hold_meeting(i, r, start)
         for r, (_, personality) in enumerate(self.reps):
-            if not working[r] or personality is Personality.ON_LEAVE:
+            if not working[r] or personality is Personality.ON_LEAVE or r in self.gone:
                 continue
             self._capacity_left[r] += CAPACITY[personality] / 8
             while self._capacity_left[r] >= 1 and self.due[r] and self.due[r][0][0] <= hour:

@@ -59,7 +59,8 @@ def test_personalities_behave(sim: Simulation) -> None:
     """A rep on leave touches nothing; a cherry-picker touches only big companies and senior titles."""
     kinds = sim.personalities
     assert kinds == {"rep1": Personality.DILIGENT, "rep2": Personality.CHERRY_PICKER, "rep3": Personality.OVERLOADED,
-                     "rep4": Personality.DILIGENT, "rep5": Personality.ON_LEAVE}  # fmt: skip
+                     "rep4": Personality.DILIGENT, "rep5": Personality.ON_LEAVE,
+                     "former1": Personality.DEPARTED}  # fmt: skip
     by_rep = sim.tally(Vendor.SALESFORCE).by_rep
     assert "rep5" not in by_rep
     assert by_rep["rep1"]["touches"] > by_rep["rep3"]["touches"]
@@ -71,6 +72,24 @@ def test_personalities_behave(sim: Simulation) -> None:
         lead = org.get("Lead", lead_id)
         assert lead is not None
         assert int(lead["NumberOfEmployees"]) >= BIG_COMPANY or seniority[str(lead["Title"])] >= SENIOR
+
+
+def test_departed_rep_is_deactivated_and_keeps_leads(sim: Simulation) -> None:
+    """The former rep is inactive (HubSpot: archived owner), out of the round robin, still owning open leads."""
+    sf, hs = sim.orgs[Vendor.SALESFORCE], sim.orgs[Vendor.HUBSPOT]
+    former = sim.rep_ids(Vendor.SALESFORCE)["former1"]
+    assert sf.value("User", former, "IsActive") is False
+    assert hs.is_deleted("owners", sim.rep_ids(Vendor.HUBSPOT)["former1"])
+    assert "former1" not in sim.rep_ids(Vendor.SALESFORCE, active_only=True)
+    owned = [sf.get("Lead", rid) for rid in sf.find("Lead", "OwnerId", former)]
+    halfway = SMALL.now - timedelta(days=SMALL.history_days / 2)
+    assert owned
+    assert all(lead is not None and lead["CreatedDate"] < halfway for lead in owned)
+    assert any(lead is not None and lead["Status"] == "Open - Not Contacted" for lead in owned) or any(
+        lead is not None and str(lead["Status"]).startswith("Working") for lead in owned
+    )
+    late = [t for t in sf.rows("Task") if t["OwnerId"] == former and t["CreatedDate"] >= halfway]
+    assert late == []
 
 
 def test_timely_work_makes_more_pipeline(sim: Simulation) -> None:
@@ -91,8 +110,9 @@ def test_reassigned_lead_is_worked_by_its_new_owner() -> None:
     assert org.find("Task", "WhoId", stuck) == []
     org.update("Lead", str(stuck), {"OwnerId": ids["rep1"]})
     sim.advance(timedelta(days=1))
+    assert org.value("Lead", str(stuck), "Status") == "Working - Contacted"
     tasks = [org.get("Task", t) for t in org.find("Task", "WhoId", stuck)]
-    assert [t["OwnerId"] for t in tasks if t] == [ids["rep1"]]
+    assert {t["OwnerId"] for t in tasks if t} <= {ids["rep1"]}
 
 
 def test_advance_adds_inflow_and_moves_clock(sim: Simulation) -> None:
