@@ -208,3 +208,13 @@ def test_injected_lock_errors_are_per_record_and_seeded(sf: Salesforce, sf_org: 
     assert all(r["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW" for r in results if not r["success"])
     titles = {sf_org.value("Lead", seeded[f"lead{i}"], "Title") for i in range(5) if seeded[f"lead{i}"] not in failed}
     assert titles == {"Dir"}
+
+
+def test_assignment_rule_runs_on_collections_too(sf: Salesforce, sf_org: Org, seeded: dict[str, str]) -> None:
+    """A collection update without Sforce-Auto-Assign: FALSE has its OwnerIds overwritten by the rule
+    (DOCS headers_autoassign.htm)."""
+    move = [{"attributes": {"type": "Lead"}, "id": seeded[f"lead{i}"], "OwnerId": seeded["queue"]} for i in range(2)]
+    results = sf.restful("composite/sobjects", method="PATCH", json={"records": move})
+    assert [r["success"] for r in results] == [True, True]
+    owners = [sf_org.value("Lead", seeded[f"lead{i}"], "OwnerId") for i in range(2)]
+    assert owners == [seeded["rep2"], seeded["rep1"]]
