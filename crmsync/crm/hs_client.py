@@ -72,8 +72,7 @@ class HubSpotApi:
             self.contacts_search, self.contacts_basic, self.contacts_batch, self.owners, self.associations,
             self.properties, *self.search.values(), *self.batch.values(), *self.basic.values(),
         ]  # fmt: skip
-        if token is None:
-            self._refresh()
+        self._token_set = token is not None
 
     @property
     def oauth(self) -> bool:
@@ -103,6 +102,7 @@ class HubSpotApi:
         self._expires_at = self._clock.now() + timedelta(seconds=max(int(answer.expires_in or 1800) - 60, 60))
         for api in self._apis:
             api.api_client.configuration.access_token = token
+        self._token_set = True
 
     def call(
         self,
@@ -146,7 +146,7 @@ class HubSpotApi:
     ) -> tuple[Any, int]:
         refreshes = 0
         while True:
-            if self.oauth and self._expires_at is not None and self._clock.now() >= self._expires_at:
+            if self.oauth and (not self._token_set or (self._expires_at and self._clock.now() >= self._expires_at)):
                 self._refresh()
             self._budget.before_call(endpoint, priority, search=search)
             try:
