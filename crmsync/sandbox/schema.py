@@ -145,7 +145,7 @@ def _sf_lead() -> list[FieldDef]:
         _ro("LastActivityDate", "date"), *_sf_stamps(),
         _f("Lead_Score__c", "double", custom=True), _f("Disposition_Reason__c", "picklist", custom=True,
                                                          options=DISPOSITION_REASONS),
-        _f("Crmsync_Status__c", "string", custom=True, length=64), _f("Crmsync_SLA_Due__c", "datetime", custom=True),
+        _f("Crmsync_Status__c", "string", custom=True, length=255), _f("Crmsync_SLA_Due__c", "datetime", custom=True),
         _f("Crmsync_Reassignments__c", "double", custom=True),
     ]  # fmt: skip
 
