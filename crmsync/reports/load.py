@@ -106,11 +106,12 @@ def _histories(
     events: defaultdict[tuple[str, str], list[AssignmentFacts]] = defaultdict(list)
     touches: defaultdict[tuple[str, str], list[ActivityFacts]] = defaultdict(list)
     for connection, ids in _by_connection(keys).items():
-        for a in session.execute(
-            select(ASSIGNMENTS).where(AssignmentRow.connection == connection, AssignmentRow.lead_id.in_(ids))
-            .where(AssignmentRow.at <= now).order_by(AssignmentRow.at, AssignmentRow.id)
-        ):  # fmt: skip
-            events[(a.connection, a.lead_id)].append(_assignment(a))
+        # No time filter or ORDER BY in SQL: with one, SQLite picks the (connection, at) index and reads every
+        # assignment of the connection for each chunk. Events after ``now`` are dropped and order restored here.
+        query = select(ASSIGNMENTS).where(AssignmentRow.connection == connection, AssignmentRow.lead_id.in_(ids))
+        for a in sorted(session.execute(query), key=lambda row: (row.at, row.id)):
+            if a.at <= now:
+                events[(a.connection, a.lead_id)].append(_assignment(a))
         for t in session.execute(
             select(ACTIVITIES).where(ActivityRow.connection == connection, ActivityRow.lead_id.in_(ids))
             .where(ActivityRow.occurred_at <= now)
