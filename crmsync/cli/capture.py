@@ -55,7 +55,7 @@ def use_store_ledger(runtime: Runtime, name: str) -> None:
     from crmsync.crm.factory import connect
 
     ledger = DatabaseLedger(runtime.db, runtime.clock)
-    fields = {k: v for k, v in dict(runtime.policy.current.fields).items() if v}
+    fields = runtime.policy.current.fields.as_mapping()
     runtime.add_port(connect(settings, clock=runtime.clock, fields=fields, ledger=ledger))
 
 

@@ -79,6 +79,7 @@ class CaptureFloor:
     org: Org
     clock: FakeClock
     settings: ConnectionSettings
+    raw_settings: dict[str, Any]
     db: Database
     db_url: str
     policy_file: Path
@@ -101,7 +102,7 @@ class CaptureFloor:
         )
         runtime = Runtime(settings, self.db, PolicySource(self.policy_file), clock=self.clock)
         ledger = ledger or DatabaseLedger(self.db, self.clock)
-        fields = {k: v for k, v in dict(runtime.policy.current.fields).items() if v}
+        fields = runtime.policy.current.fields.as_mapping()
         runtime.add_port(connect(self.settings, clock=self.clock, fields=fields, ledger=ledger, sleep=self.clock.sleep))
         return runtime
 
@@ -129,7 +130,7 @@ class CaptureFloor:
 
 def _server(
     vendor: Vendor, org: Org, clock: FakeClock, workdir: Path, stops: list[Callable[[], None]]
-) -> ConnectionSettings:
+) -> dict[str, Any]:
     retry = {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}
     if vendor is Vendor.SALESFORCE:
         sf = SalesforceSandbox(org, clock=clock, tls_dir=workdir / "certs")
@@ -137,13 +138,11 @@ def _server(
         stops.append(sf.stop)
         block: dict[str, Any] = {"auth": "session", "instance_url": url, "session_id": sentinel(sf.token),
                                  "ca_file": str(sf.ca_path), "trust_env": False}  # fmt: skip
-        return load_connection({"name": CONNECTION, "vendor": "salesforce", "salesforce": block, "retry": retry})
+        return {"name": CONNECTION, "vendor": "salesforce", "salesforce": block, "retry": retry}
     server = hubspot_server(org, clock=clock, token=sentinel(HS_TOKEN), limits=HubSpotLimits(enforce=False))
     url = server.start()
     stops.append(server.stop)
-    return load_connection(
-        {"name": CONNECTION, "vendor": "hubspot", "hubspot": {"host": url, "token": HS_TOKEN}, "retry": retry}
-    )
+    return {"name": CONNECTION, "vendor": "hubspot", "hubspot": {"host": url, "token": HS_TOKEN}, "retry": retry}
 
 
 def _add_leads(org: Org, vendor: Vendor, owner: str, when: Any) -> dict[str, str]:
@@ -175,14 +174,15 @@ def make_floor(tmp_path: Path, clock: FakeClock) -> Iterator[FloorFactory]:
         rep_id = writer.add_rep(Rep("ana", "Ana", "Rep", rep_email, "UTC"), start)
         writer.add_queue("Holding", start)
         leads = _add_leads(org, vendor, rep_id, start)
-        settings = _server(vendor, org, clock, tmp_path, stops)
+        raw = _server(vendor, org, clock, tmp_path, stops)
+        settings = load_connection(raw)
         url = f"sqlite:///{tmp_path / f'{vendor.value}.db'}"
         migrate.upgrade(url)
         db = Database(url)
         stops.append(db.dispose)
         policy_file = tmp_path / "policies.yaml"
         policy_file.write_text(policy_text(vendor, rep_email, body))
-        floor = CaptureFloor(vendor, org, clock, settings, db, url, policy_file, rep_email, rep_id, leads, stops)
+        floor = CaptureFloor(vendor, org, clock, settings, raw, db, url, policy_file, rep_email, rep_id, leads, stops)
         pull(db, floor.runtime(()).port(CONNECTION), clock)
         return floor
 
