@@ -2,8 +2,8 @@
 
 Every API call of every adapter goes through :meth:`RetryPolicy.call` (and nowhere else; the SDKs' own retries
 are off). What is retried follows from the error class: a :class:`~crmsync.errors.RetriableError` is, except
-the two that mean "stop for now": :class:`~crmsync.errors.BudgetExhaustedError` (our own reserve) and a
-:class:`~crmsync.errors.RateLimitedError` whose code says the daily quota is spent. Everything else
+:class:`~crmsync.errors.BudgetExhaustedError` (our own reserve) and the codes repeating the call cannot fix
+(:data:`~crmsync.crm.translate.NOT_RETRIED_IN_CALL`: the daily quota is spent, a query cursor is gone). Everything else
 (auth, fatal, per-record) is raised at once. When attempts run out the last error is raised unchanged, so
 the caller (the outbox) schedules the retry for later with its own longer backoff.
 
@@ -21,8 +21,8 @@ from typing import TypeVar
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from crmsync.crm.translate import DAILY_QUOTA_CODES
-from crmsync.errors import BudgetExhaustedError, RateLimitedError, RetriableError
+from crmsync.crm.translate import NOT_RETRIED_IN_CALL
+from crmsync.errors import BudgetExhaustedError, RetriableError
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -32,7 +32,7 @@ def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is worth another try within this call."""
     if isinstance(exc, BudgetExhaustedError):
         return False
-    if isinstance(exc, RateLimitedError) and exc.code in DAILY_QUOTA_CODES:
+    if isinstance(exc, RetriableError) and exc.code in NOT_RETRIED_IN_CALL:
         return False
     return isinstance(exc, RetriableError)
 

@@ -41,7 +41,7 @@ from crmsync.crm.sf_auth import Token, login, make_session
 from crmsync.crm.translate import DAILY_QUOTA_CODES, error_outcome, is_vendor_error, sf_outcome, translate
 from crmsync.crm.writes import SfWrite, sf_write
 from crmsync.domain import Action, Activity, Lead, Owner, Vendor
-from crmsync.errors import AuthError, CrmsyncError, RateLimitedError
+from crmsync.errors import AuthError, CrmsyncError, RateLimitedError, RetriableError
 from crmsync.outbox.model import Priority, priority_of
 
 T = TypeVar("T")
@@ -50,6 +50,7 @@ log = structlog.get_logger(__name__)
 SF_BATCH = 200
 SF_PAGE = 2000
 MAX_SOQL_URL = 12_000
+MAX_REQUERIES = 2
 LEAD_FIELDS = ("Id", "OwnerId", "Email", "FirstName", "LastName", "Company", "Title", "LeadSource", "Status",
                "NumberOfEmployees", "IsConverted", "IsDeleted", "CreatedDate", "LastModifiedDate",
                "SystemModstamp")  # fmt: skip
@@ -179,17 +180,24 @@ class SalesforceCrm:
     def _keyset_pages(
         self, sobject: str, select: Sequence[str], extra_where: str, since: Watermark | None, until: datetime
     ) -> Iterator[tuple[list[Any], Watermark | None]]:
-        where = keyset_where(since, until) + (f" AND {extra_where}" if extra_where else "")
-        soql = f"SELECT {', '.join(select)} FROM {sobject} WHERE {where} ORDER BY SystemModstamp, Id"  # noqa: S608 - SOQL built from field names and quoted literals
-        for rows in self.query_pages(soql, endpoint=f"query:{sobject}"):
-            mark = None
-            if rows:
-                last = rows[-1]
-                try:
-                    mark = Watermark(parse_instant(last.get("SystemModstamp")), str(last.get("Id")))
-                except ValueError:
-                    mark = None
-            yield rows, mark
+        """Pages of a keyset window. A cursor that expired or was released (``INVALID_QUERY_LOCATOR``: idle
+        15 minutes, or an 11th cursor opened by the same user) is replaced by a new query from the last page
+        read, at most ``MAX_REQUERIES`` times."""
+        position, requeries = since, 0
+        while True:
+            where = keyset_where(position, until) + (f" AND {extra_where}" if extra_where else "")
+            soql = f"SELECT {', '.join(select)} FROM {sobject} WHERE {where} ORDER BY SystemModstamp, Id"  # noqa: S608 - SOQL built from field names and quoted literals
+            try:
+                for rows in self.query_pages(soql, endpoint=f"query:{sobject}"):
+                    mark = _last_mark(rows)
+                    position = mark or position
+                    yield rows, mark
+                return
+            except RetriableError as err:
+                if err.code != "INVALID_QUERY_LOCATOR" or requeries >= MAX_REQUERIES:
+                    raise
+                requeries += 1
+                log.info("salesforce_query_restarted", sobject=sobject, requeries=requeries)
 
     def pull_leads(self, since: Watermark | None, until: datetime) -> Iterator[Page[Lead]]:
         """Leads changed after ``since`` up to ``until`` (deleted ones flagged), one page per API page."""
@@ -306,6 +314,16 @@ class SalesforceCrm:
         """``sobjects/<name>/describe`` (for ``crmsync doctor``)."""
         result = self._call(f"describe:{sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
         return result if isinstance(result, dict) else {}
+
+
+def _last_mark(rows: list[Any]) -> Watermark | None:
+    """The keyset position after ``rows`` (its last row's SystemModstamp and Id)."""
+    if not rows:
+        return None
+    try:
+        return Watermark(parse_instant(rows[-1].get("SystemModstamp")), str(rows[-1].get("Id")))
+    except ValueError:
+        return None
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Salesforce], Any]:

@@ -54,6 +54,8 @@ from crmsync.errors import (
 
 DAILY_QUOTA_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "DAILY"})
 """Codes on a :class:`RateLimitedError` that mean the daily quota is spent: stop the cycle, do not retry now."""
+NOT_RETRIED_IN_CALL = DAILY_QUOTA_CODES | {"INVALID_QUERY_LOCATOR"}
+"""Retriable codes that repeating the same call cannot fix (the caller re-plans: a new query, a later cycle)."""
 
 SF_TRANSIENT = frozenset(
     {

@@ -211,3 +211,25 @@ def test_every_request_has_a_timeout_and_limit_info_is_read(crm: SalesforceCrm, 
     assert all(c.request.req_kwargs["timeout"] == (10.0, 30.0) for c in rsps.calls)
     budget = crm.budget()
     assert (budget.used, budget.limit) == (120, 15000)
+
+
+def test_an_expired_query_cursor_restarts_from_the_last_page_read(
+    crm: SalesforceCrm, rsps: responses.RequestsMock, slept: list[float]
+) -> None:
+    """INVALID_QUERY_LOCATOR on query_more is not retried as is: a new query resumes after the last row read."""
+    token(rsps, "00DSb000000000001!tok-one-aaaa")
+    rows = [lead_row(n) for n in range(2100)]
+    more = "/services/data/v59.0/query/01gSb0000000001AAA-2000"
+    rsps.add(responses.GET, f"{API}/queryAll/", json={"totalSize": 2100, "done": False, "records": rows[:2000],
+                                                       "nextRecordsUrl": more})  # fmt: skip
+    rsps.add(responses.GET, f"{HOST}{more}", status=400,
+             json=[{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}])  # fmt: skip
+    rsps.add(responses.GET, f"{API}/queryAll/", json={"totalSize": 100, "done": True, "records": rows[2000:]})
+    pages = list(crm.pull_leads(None, UNTIL))
+    assert [len(p.records) for p in pages] == [2000, 100]
+    queries = [c.request for c in rsps.calls if "/queryAll/" in c.request.url]
+    assert len(queries) == 2
+    soql = parse_qs(urlsplit(queries[1].url).query)["q"][0]
+    assert f"Id > '{rows[1999]['Id']}'" in soql
+    assert len([c for c in rsps.calls if more in c.request.url]) == 1
+    assert slept == []
