@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint, and_, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crmsync.outbox.model import OutboxStatus
@@ -117,6 +117,16 @@ class LeadRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+Index(
+    "ix_leads_open_by_owner",
+    LeadRow.connection,
+    LeadRow.owner_id,
+    sqlite_where=and_(LeadRow.converted.is_(False), LeadRow.deleted.is_(False), LeadRow.closed_at.is_(None)),
+    postgresql_where=and_(LeadRow.converted.is_(False), LeadRow.deleted.is_(False), LeadRow.closed_at.is_(None)),
+)
+"""Open leads per owner (routing loads): a partial index, so counting costs the open leads, not every lead."""
+
+
 class ActivityRow(Base):
     """A touch or reply: pulled from the CRM (``key`` = CRM id) or captured (``key`` = capture key)."""
 
@@ -188,6 +198,20 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+UNFINISHED_OUTBOX = text("status IN ('pending', 'retry', 'leased')")
+"""Rows a dispatcher may still lease; the lease query repeats this exact term so the partial index below applies."""
+
+Index(
+    "ix_outbox_unfinished",
+    OutboxRow.connection,
+    OutboxRow.priority,
+    OutboxRow.id,
+    sqlite_where=UNFINISHED_OUTBOX,
+    postgresql_where=UNFINISHED_OUTBOX,
+)
+"""Leasing reads only unfinished rows, in dispatch order: its cost follows the backlog, not the outbox's history."""
 
 
 class AuditRow(Base):

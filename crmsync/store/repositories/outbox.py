@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from crmsync.outbox.model import OutboxEntry, OutboxStatus
 from crmsync.store.repositories._bulk import chunked, dialect_name, insert_for, max_rows
-from crmsync.store.tables import Base
+from crmsync.store.tables import UNFINISHED_OUTBOX, Base
 
 _OUTBOX = Base.metadata.tables["outbox"]
 
@@ -84,7 +84,7 @@ def lease_batch(
 
     Two callers never get the same row. The lease holds once the transaction commits; commit promptly.
     """
-    chosen = select(_OUTBOX.c.id).where(leasable(now))
+    chosen = select(_OUTBOX.c.id).where(UNFINISHED_OUTBOX, leasable(now))  # the partial index's own term
     if connection is not None:
         chosen = chosen.where(_OUTBOX.c.connection == connection)
     chosen = chosen.order_by(_OUTBOX.c.priority, _OUTBOX.c.id).limit(limit)
