@@ -218,3 +218,16 @@ def test_assignment_rule_runs_on_collections_too(sf: Salesforce, sf_org: Org, se
     assert [r["success"] for r in results] == [True, True]
     owners = [sf_org.value("Lead", seeded[f"lead{i}"], "OwnerId") for i in range(2)]
     assert owners == [seeded["rep2"], seeded["rep1"]]
+
+
+def test_collection_retrieve_by_post(sf: Salesforce, seeded: dict[str, str]) -> None:
+    """POST composite/sobjects/Lead with {ids, fields} returns the records in order, null for unknown ids
+    (DOCS resources_composite_sobjects_collections_retrieve.htm)."""
+    body = {"ids": [seeded["lead1"], "00QSb0000009999AAA"], "fields": ["Id", "Email"]}
+    got = sf.restful("composite/sobjects/Lead", method="POST", json=body)
+    assert got[0] == {
+        "attributes": {"type": "Lead", "url": f"/services/data/v59.0/sobjects/Lead/{seeded['lead1']}"},
+        "Id": seeded["lead1"],
+        "Email": "lee1@prospect.example",
+    }
+    assert got[1] is None
