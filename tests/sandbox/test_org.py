@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmsync.clock import FakeClock
 from crmsync.sandbox.org import HUBSPOT_RULES, SALESFORCE_RULES, Org, salesforce_id
@@ -193,3 +195,43 @@ def test_wire_formats() -> None:
     assert hs_wire(stamp) == "2026-03-02T14:00:00.123Z"
     assert (hs_wire(3.0), hs_wire(False), hs_wire(None)) == ("3", "false", None)
     assert parse_datetime("2026-03-02T15:00:00+01:00") == T0
+
+
+OWNERS = ["005A", "005B", "00GQ", None]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["create", "update", "delete"]), st.integers(0, 9), st.sampled_from(OWNERS),
+                  st.integers(0, 120)),
+        max_size=60,
+    )
+)  # fmt: skip
+def test_store_matches_a_plain_model(ops: list[tuple[str, int, str | None, int]]) -> None:
+    """Any sequence of writes leaves records, the owner index and the stamp range index agreeing with a dict."""
+    org = Org(SALESFORCE_RULES, salesforce_schemas(), FakeClock(T0))
+    model: dict[str, dict[str, object]] = {}
+    gone: set[str] = set()
+    for kind, pick, owner, minute in ops:
+        at = T0 + timedelta(minutes=minute)
+        live = [rid for rid in model if rid not in gone]
+        if kind == "create" or not live:
+            rid = org.insert("Lead", {"LastName": "x", "Company": "c", "OwnerId": owner}, now=at)
+            model[rid] = {"OwnerId": owner, "SystemModstamp": at}
+        elif kind == "update":
+            rid = live[pick % len(live)]
+            org.patch("Lead", rid, {"OwnerId": owner}, now=at)
+            model[rid] = {"OwnerId": owner, "SystemModstamp": at}
+        else:
+            rid = live[pick % len(live)]
+            org.delete("Lead", rid, now=at)
+            model[rid]["SystemModstamp"] = at
+            gone.add(rid)
+    for owner in OWNERS[:3]:
+        expected = sorted(r for r, v in model.items() if v["OwnerId"] == owner and r not in gone)
+        assert org.find("Lead", "OwnerId", owner) == expected
+    window = (T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
+    in_window = [(v["SystemModstamp"], r) for r, v in model.items() if window[0] <= v["SystemModstamp"] <= window[1]]  # type: ignore[operator]
+    assert org.scan("Lead", "SystemModstamp", *window, include_deleted=True) == [r for _, r in sorted(in_window)]
+    assert {r["Id"] for r in org.rows("Lead")} == set(model) - gone
