@@ -5,8 +5,8 @@ of matches, in ONE transaction:
 
 1. the activities are upserted by (connection, activity key) — a key seen again (rescan, crash replay,
    the same message in another folder or mailbox) refreshes its row and never clears a CRM id already logged;
-2. their leads are marked due at ``now``, so the next cycle counts the touch (or reply) at once, before the
-   CRM write lands (DESIGN §3.7);
+2. the leads of the activities new to the store are marked due at ``now``, so the next cycle counts the touch
+   (or reply) at once, before the CRM write lands (DESIGN §3.7); a repeat changes nothing and wakes no lead;
 3. one ``logactivity`` outbox row per activity not yet logged, with idempotency key
    ``<connection>/<lead id>:logactivity:<activity key>`` and priority :attr:`Priority.CAPTURE`; a key already
    in the outbox is not added again.
@@ -97,7 +97,8 @@ class StoreSink:
         with self._db.transaction() as session:
             known = stored_keys(session, self.connection, (m.activity.key for m in unique))
             activities.upsert_activities(session, [m.activity for m in unique])
-            leads.mark_due(session, self.connection, {m.activity.lead_id for m in unique}, now)
+            fresh = {m.activity.lead_id for m in unique if m.activity.key not in known}
+            leads.mark_due(session, self.connection, fresh, now)
             rows = [self._row(m) for m in unique if not known.get(m.activity.key, False)]
             added = outbox.enqueue_many(session, rows, now) if rows else set()
         new = sum(1 for m in unique if m.activity.key not in known)
