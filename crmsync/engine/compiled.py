@@ -58,6 +58,7 @@ class TeamView:
     members: tuple[MemberView, ...]
     daily: int
     max_open: int | None
+    emails: tuple[str, ...]
 
 
 class EnginePolicy:
@@ -134,7 +135,9 @@ class EnginePolicy:
             calendar = self.calendar(m.email)
             periods = tuple(p.resolve(calendar.tz) for p in m.out_of_office)
             members.append(MemberView(m.email, calendar, periods, team.member_skills(m), m.weight))
-        return TeamView(name, team, tuple(members), team.capacity.daily_leads, team.capacity.max_open_leads)
+        capacity = team.capacity
+        emails = tuple(m.email for m in members)
+        return TeamView(name, team, tuple(members), capacity.daily_leads, capacity.max_open_leads, emails)
 
     def is_mql(self, fields: Fields) -> bool:
         """Whether the qualification rule accepts these fields."""

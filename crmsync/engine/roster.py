@@ -35,6 +35,7 @@ class Roster:
     holding: Mapping[str, str] = field(default_factory=dict)
     _by_email: dict[str, Owner] = field(default_factory=dict, compare=False, repr=False)
     _holding_ids: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _members: dict[tuple[str, ...], tuple[Owner | None, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self._by_email or self._holding_ids:
@@ -70,6 +71,16 @@ class Roster:
         found = self._by_email.get(email)  # policy addresses arrive normalised: skip the work for them
         return found if found is not None else self._by_email.get(email.strip().lower())
 
+    def members_of(self, emails: tuple[str, ...]) -> tuple[Owner | None, ...]:
+        """The CRM users with these addresses, in order (None: not a CRM user); cached per list of addresses.
+
+        The cache is shared by the rosters :meth:`with_loads` makes (they have the same owners).
+        """
+        found = self._members.get(emails)
+        if found is None:
+            found = self._members[emails] = tuple(self.by_email(e) for e in emails)
+        return found
+
     def holding_id(self, name: str) -> str | None:
         """The owner id a holding-owner name resolves to: through ``holding``, else a known owner id as written."""
         found = self.holding.get(name)
@@ -97,7 +108,9 @@ class Roster:
         self, open_leads: Mapping[str, int], today: Mapping[str, int], pointers: Mapping[str, int]
     ) -> Roster:
         """The same owners and holding owners with other loads and pointers (indexes are shared, not rebuilt)."""
-        return Roster(self.owners, open_leads, today, pointers, self.holding, self._by_email, self._holding_ids)
+        return Roster(
+            self.owners, open_leads, today, pointers, self.holding, self._by_email, self._holding_ids, self._members
+        )
 
     def after(self, decision: Decision) -> Roster:
         """This roster with one decision's moves applied (loads moved, pointers advanced)."""

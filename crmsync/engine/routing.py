@@ -26,7 +26,6 @@ from crmsync.policy.sections import RoutingRule
 
 NO_CAPACITY = "no capacity"
 _GOLDEN = 0.6180339887498949
-TIMED_REASONS = frozenset({"outside working hours", "out of office"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,69 +93,50 @@ def _evaluate(
     exclude: Collection[str],
     current: str | None,
 ) -> Evaluated:
-    """Candidates, problems, indexes of eligible members, and (when none is) the retry instant.
-
-    Memoised for ``now`` on everything the answer depends on (members' ids, activity, loads, exclusions), so
-    a batch of leads waiting for a full team costs a key, not twenty candidate evaluations each.
-    """
-    owners = [roster.by_email(m.email) for m in view.members]
-    loads = tuple(
-        (o.owner_id, o.active, roster.load(o.owner_id), roster.today(o.owner_id)) if o is not None else None
-        for o in owners
-    )
-    excluded = tuple(o is not None and (o.owner_id in exclude or o.owner_id == current) for o in owners)
-    key = ("route", view.name, rule.name, rule.skills, rule.working_hours_only, current, excluded, loads)
-    memo = ep.memo(now)
-    found = memo.get(key)
-    if found is None:
-        candidates, problems = _candidates(ep, view, rule, roster, now, exclude, current)
-        eligible = tuple(i for i, c in enumerate(candidates) if c.eligible)
-        retry = None if eligible else _retry_at(view, candidates, now)
-        found = memo[key] = (candidates, problems, eligible, retry)
-    return found  # type: ignore[return-value]
-
-
-def _candidates(
-    ep: EnginePolicy,
-    view: TeamView,
-    rule: RoutingRule,
-    roster: Roster,
-    now: datetime,
-    exclude: Collection[str],
-    current: str | None,
-) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
+    """Candidates (every member, with skip reasons), problems, indexes of eligible members, retry instant."""
     out: list[Candidate] = []
     problems: list[str] = []
-    daily, max_open = view.daily, view.max_open
-    needed = frozenset(rule.skills)
     timed = ep.timed_reasons(view, rule.working_hours_only, now)
-    for member, away in zip(view.members, timed, strict=True):
-        owner = roster.by_email(member.email)
+    owners = roster.members_of(view.emails)
+    retry: datetime | None = None
+    for member, away, owner in zip(view.members, timed, owners, strict=True):
         if owner is None:
             problems.append(f"team {view.name!r} names {member.email}, who is not a CRM user")
             out.append(Candidate(None, member.email, ("not a CRM user",)))
             continue
         oid = owner.owner_id
         load, today = roster.load(oid), roster.today(oid)
-        reasons = [] if owner.active else ["inactive in the CRM"]
-        if away is not None:
-            reasons.append(away)
-        reasons.extend(_capacity(today, load, daily, max_open))
-        if needed and not needed <= member.skills:
-            reasons.append("missing skills: " + ", ".join(sorted(needed - member.skills)))
+        reasons, only_time = _reasons(view, rule, member, owner.active, away, load, today)
         if oid == current:
             reasons.append("current owner")
         elif oid in exclude:
             reasons.append("previous owner")
+        elif only_time:
+            at = _retry_at(ep, member, today >= view.daily, now)
+            retry = at if retry is None or at < retry else retry
         out.append(Candidate(oid, member.email, tuple(reasons), load, today))
-    return tuple(out), tuple(problems)
+    eligible = tuple(i for i, c in enumerate(out) if not c.skipped)
+    return tuple(out), tuple(problems), eligible, None if eligible else retry
 
 
-def _capacity(today: int, load: int, daily: int, max_open: int | None) -> list[str]:
-    reasons = [f"daily cap reached ({today}/{daily})"] if today >= daily else []
-    if max_open is not None and load >= max_open:
-        reasons.append(f"open-lead cap reached ({load}/{max_open})")
-    return reasons
+def _reasons(
+    view: TeamView, rule: RoutingRule, member: MemberView, active: bool, away: str | None, load: int, today: int
+) -> tuple[list[str], bool]:
+    """Why a rep is not eligible (bar ownership), and whether only time (hours, OOO, a new day) is in the way."""
+    reasons = [] if active else ["inactive in the CRM"]
+    if away is not None:
+        reasons.append(away)
+    if today >= view.daily:
+        reasons.append(f"daily cap reached ({today}/{view.daily})")
+    only_time = bool(reasons) and active
+    if view.max_open is not None and load >= view.max_open:
+        reasons.append(f"open-lead cap reached ({load}/{view.max_open})")
+        only_time = False
+    needed = rule.skills
+    if needed and not member.skills.issuperset(needed):
+        reasons.append("missing skills: " + ", ".join(sorted(set(needed) - member.skills)))
+        only_time = False
+    return reasons, only_time
 
 
 def _weighted(members: tuple[MemberView, ...], eligible: Sequence[int], pointer: int) -> int:
@@ -170,19 +150,16 @@ def _weighted(members: tuple[MemberView, ...], eligible: Sequence[int], pointer:
     return eligible[-1]
 
 
-def _retry_at(view: TeamView, candidates: tuple[Candidate, ...], now: datetime) -> datetime | None:
-    """The earliest instant a rep skipped only for time-bound reasons (hours, OOO, today's cap) may be eligible."""
-    best: datetime | None = None
-    for member, candidate in zip(view.members, candidates, strict=True):
-        reasons = candidate.skipped
-        timed = [r for r in reasons if r in TIMED_REASONS or r.startswith("daily cap")]
-        if not reasons or len(timed) != len(reasons):
-            continue
-        calendar = member.calendar
-        at = now
-        if any(r.startswith("daily cap") for r in timed):
+def _retry_at(ep: EnginePolicy, member: MemberView, capped: bool, now: datetime) -> datetime:
+    """When a rep skipped only for time (hours, OOO, today's cap) may be eligible: memoised per instant."""
+    memo = ep.memo(now)
+    key = ("retry", member.email, capped)
+    found = memo.get(key)
+    if found is None:
+        calendar, at = member.calendar, now
+        if capped:  # caps count the rep's own day: the next chance is after their midnight
             local = now.astimezone(calendar.tz)
             at = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=calendar.tz)
-        at = calendar.next_working_instant(at)
-        best = at if best is None or at < best else best
-    return best
+        found = memo[key] = calendar.next_working_instant(at)
+    assert isinstance(found, datetime)
+    return found
