@@ -61,6 +61,8 @@ def _field_findings(crm: SalesforceCrm | HubSpotCrm) -> list[Finding]:
     else:
         missing = sorted(wanted - present)
     out = [_missing(lead_object, missing, crm)]
+    if isinstance(crm, SalesforceCrm):
+        out.append(_writable(crm, {fields.crm(name) for name in LEAD_WRITES} - set(missing)))
     activity_objects = ("Task", "Event") if isinstance(crm, SalesforceCrm) else HS_ACTIVITY_OBJECTS
     key = fields.crm("activity_key")
     for obj in activity_objects:
@@ -72,6 +74,16 @@ def _field_findings(crm: SalesforceCrm | HubSpotCrm) -> list[Finding]:
             continue
         out.append(_missing(obj, [] if has else [key], crm))
     return out
+
+
+def _writable(crm: SalesforceCrm, names: set[str]) -> Finding:
+    """Salesforce: the Lead fields crmsync writes must be updateable by the integration user."""
+    info = {str(f.get("name", "")).lower(): f for f in crm.describe("Lead").get("fields") or []}
+    locked = sorted(n for n in names if n.lower() in info and info[n.lower()].get("updateable") is False)
+    if not locked:
+        return Finding("permissions Lead", True, "every field crmsync writes is updateable")
+    return Finding("permissions Lead", False, f"not updateable: {', '.join(locked)}",
+                   "give the integration user Edit field-level security on these fields")  # fmt: skip
 
 
 def _missing(obj: str, missing: list[str], crm: SalesforceCrm | HubSpotCrm) -> Finding:

@@ -98,6 +98,7 @@ HS_TRANSIENT = frozenset({"RATE_LIMITS", "LOCKED", "INTERNAL_ERROR", "TIMEOUT", 
 HS_GONE = frozenset({"OBJECT_NOT_FOUND", "OBJECT_ARCHIVED"})
 
 _MESSAGE_LIMIT = 255
+SECONDLY_WAIT = 1.0
 _VENDOR_MODULES = ("simple_salesforce.", "hubspot.", "requests.", "urllib3.")
 
 
@@ -194,7 +195,9 @@ def _hubspot(exc: BaseException) -> CrmsyncError:
     if status == 403:
         return FatalError(f"{text}: the token lacks a scope")
     if status == 429:
-        return RateLimitedError(text, status=429, code=policy or "RATE_LIMITS", retry_after=_retry_after(headers))
+        # HubSpot sends no Retry-After; a secondly limit frees up within a second or two
+        wait = _retry_after(headers) or (SECONDLY_WAIT if policy != "DAILY" else None)
+        return RateLimitedError(text, status=429, code=policy or "RATE_LIMITS", retry_after=wait)
     if status in (400, 404, 409):
         return PermanentRecordError(_short(body.get("message")) or text, status=status, code=category)
     return _by_status(status, text, category, _retry_after(headers))

@@ -103,3 +103,17 @@ def test_bad_connection_file_is_a_config_error_listing_every_problem(tmp_path: P
     assert len(result.exception.problems) == 2
     assert result.exception.problems[0].startswith(f"{path}: connections[0]")
     assert "give a private-app token" in result.exception.problems[1]
+
+
+def test_doctor_flags_a_field_the_integration_user_cannot_edit(make_env: EnvFactory, tmp_path: Path) -> None:
+    """A Lead field crmsync writes but may not update is a permission problem with its fix."""
+    import dataclasses
+
+    env = make_env(Vendor.SALESFORCE)
+    fields = env.org.schema("Lead").fields
+    fields["Crmsync_Status__c"] = dataclasses.replace(fields["Crmsync_Status__c"], updateable=False)
+    path = write_connections(tmp_path, sf_yaml(env, tmp_path))
+    result = CliRunner().invoke(app, ["doctor", "--connections", str(path)], env=no_policy(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "FAIL permissions Lead: not updateable: Crmsync_Status__c" in result.output
+    assert "Edit field-level security" in result.output

@@ -25,6 +25,7 @@ def test_hubspot_429_storm_is_ridden_out_with_exact_attempts(make_env: EnvFactor
     assert {o.status for o in outcomes} == {OutcomeStatus.DONE}
     assert env.requests("hs.contacts.batch.update") == 4
     assert len(env.slept) == 3
+    assert min(env.slept) >= 1.0
     assert all(env.owner_of(lead) == env.users[1] for lead in env.leads)
 
 
