@@ -181,6 +181,12 @@ class EnginePolicy:
             self._memo_now = now
         return self._memo
 
+    @property
+    def holding_names(self) -> frozenset[str]:
+        """Every holding-owner name the policy uses (qualification and teams): what the shell must resolve."""
+        own = {view.team.holding_owner for view in self.teams.values() if view.team.holding_owner}
+        return frozenset({self.holding_owner, *own})
+
     def holding_for(self, team: str | None) -> str:
         """The holding-owner name where a team's leads wait (the qualification one by default)."""
         view = self.teams.get(team) if team is not None else None

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from crmsync.domain import Lead, LeadRef
-from crmsync.engine import LeadState, MoveKind, Pending, Phase, decide, decide_all, derive, render
+from crmsync.engine import LeadState, MoveKind, Pending, Phase, decide, decide_all, derive, prepare, render
 
 from .helpers import ANA, BEN, CONN, HOUR, MON_9, QUEUE, apply, kinds, lead, policy, roster, run, touch
 
@@ -146,3 +146,9 @@ def test_a_pending_move_is_replanned_to_the_same_rep_and_not_recorded_again():
     assert (len(first.assignments), again.assignments) == (1, ())
     landed = derive(again.state, lead(owner=ANA), [], p, MON_9 + 2 * HOUR)
     assert landed.assigned_at == MON_9  # the clock started when the move was first decided
+
+
+def test_policy_lists_the_holding_owners_the_shell_must_resolve():
+    """EnginePolicy.holding_names gives the qualification's and the teams' holding owners."""
+    p = policy(teams={"events": {"holding_owner": "queue:Events Overflow"}})
+    assert prepare(p).holding_names == {"queue:Marketing Nurture", "queue:Events Overflow"}
