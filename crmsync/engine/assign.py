@@ -29,7 +29,7 @@ def give(plan: Plan, reason: str | None = None) -> bool:
         return False
     repeat = _repeat(plan, rule, reason)
     if repeat is not None:
-        plan.rules.append(f"routing: {rule.name!r}: the move decided {repeat.rule.name!r} is not applied yet")
+        plan.rules.append(f"routing: {rule.name!r}: the move decided earlier is not applied yet, planned again")
         if repeat.owner_id is None or repeat.email is None:
             _wait(plan, repeat, reason)
         else:
