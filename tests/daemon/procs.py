@@ -46,13 +46,20 @@ class SandboxOrg:
         self.box = Sandbox(simulation=config, faults=faults, workdir=workdir / "sandbox").start()
         self.org = self.box.orgs[Vendor.SALESFORCE]
         self.lead_changes: Counter[str] = Counter()
+        self.owner_moves: Counter[str] = Counter()
+        self._owners = {str(r["Id"]): r.get("OwnerId") for r in self.org.rows("Lead")}
         self._lock = threading.Lock()
         self.org.listeners.append(self._count)
 
     def _count(self, obj: str, record_id: str, rec: Any) -> None:
+        """Count every write to a lead, and separately the writes that changed its owner."""
         if obj == "Lead":
             with self._lock:
                 self.lead_changes[record_id] += 1
+                owner = rec.get("OwnerId")
+                if owner != self._owners.get(record_id):
+                    self.owner_moves[record_id] += 1
+                    self._owners[record_id] = owner
 
     def settings_file(self, path: Path) -> Path:
         """Write a settings file with one session-authenticated connection to this sandbox."""
