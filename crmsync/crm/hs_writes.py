@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, PublicObjectSearchRequest
 from hubspot.crm.objects.emails import (
     BatchInputSimplePublicObjectBatchInputForCreate,
     BatchReadInputSimplePublicObjectId,
@@ -130,16 +130,32 @@ class HubSpotWriter:
             id_property=prop,
         )
         batch = self._api.batch[object_type]
-        data, _ = self._api.call(f"batch.read:{object_type}", batch.read_with_http_info, body, retry=False)
+        try:
+            data, _ = self._api.call(f"batch.read:{object_type}", batch.read_with_http_info, body, retry=False)
+            rows = [(str(o.id), (o.properties or {}).get(prop)) for o in data.results or []]
+        except PermanentRecordError:  # the key property is not unique in this portal: search for it instead
+            rows = self._search_keys(object_type, prop, keys)
         found: dict[str, Outcome] = {}
-        for obj in data.results or []:
-            key = (obj.properties or {}).get(prop)
+        for crm_id, key in rows:
             if key in keys:
-                self._ledger.complete(self._connection, key, str(obj.id))
-                found[key] = Outcome(OutcomeStatus.DONE, crm_id=str(obj.id))
+                self._ledger.complete(self._connection, key, crm_id)
+                found[key] = Outcome(OutcomeStatus.DONE, crm_id=crm_id)
         if found:
             log.info("hubspot_activity_reconciled", object_type=object_type, found=len(found))
         return found
+
+    def _search_keys(self, object_type: str, prop: str, keys: list[str]) -> list[tuple[str, str | None]]:
+        """(id, key) of the objects whose key property is one of ``keys``, by search (``IN``, 100 values)."""
+        body = PublicObjectSearchRequest(
+            filter_groups=[{"filters": [{"propertyName": prop, "operator": "IN", "values": keys}]}],
+            properties=[prop],
+            limit=200,
+        )
+        search = self._api.search[object_type]
+        data, _ = self._api.call(
+            f"search:{object_type}", search.do_search_with_http_info, body, search=True, retry=False, raw=True
+        )
+        return [(str(r["id"]), (r.get("properties") or {}).get(prop)) for r in (data or {}).get("results") or []]
 
     def _create_batch(self, object_type: str, writes: list[HsWrite], priority: int) -> dict[str, Outcome]:
         keys = [str(w.key) for w in writes]

@@ -210,3 +210,22 @@ def test_a_deletion_is_reported_once_not_on_every_scan(make_env: EnvFactory) -> 
     env.clock.advance(timedelta(hours=1))
     later, _ = drain(list(env.crm.pull_leads(mark2, env.clock.now())))
     assert later == []
+
+
+def test_reconciliation_searches_when_the_key_property_is_not_unique(make_env: EnvFactory) -> None:
+    """HubSpot: if the portal's key property is not unique (no read by it), reconciliation searches for the key."""
+    import dataclasses
+
+    env = make_env(Vendor.HUBSPOT)
+    fields = env.org.schema("emails").fields
+    fields["crmsync_external_id"] = dataclasses.replace(fields["crmsync_external_id"], unique=False)
+    ref = LeadRef("acme", env.leads[1])
+    email = LogActivity(ref, "<m-9@acme.test>", env.users[0], Channel.EMAIL, Direction.OUTBOUND, env.clock.now(),
+                        "Hello", None)  # fmt: skip
+    env.ledger.fail_complete = True
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        env.crm.apply([email])
+    env.ledger.fail_complete = False
+    assert env.crm.apply([email])[0].status is OutcomeStatus.DONE
+    assert env.activity_count("<m-9@acme.test>") == 1
+    assert env.requests("hs.emails.search") == 1
