@@ -210,3 +210,27 @@ def test_crmsyncs_own_close_is_no_early_close() -> None:
     ana = report.reps[0].figures
     assert ana.early_closes == 0
     assert ana.dispositions == {"Recycled: no touch": 1}
+
+
+def test_ownership_before_the_first_recorded_event_is_implied() -> None:
+    """crmsync records no entry when it first sees a rep's lead: a reassignment away from Ana still counts for her."""
+    lead = LeadFacts("I1", "005A", sample.at(1, 8), assigned_at=sample.at(2, 9))
+    moved = AssignmentFacts("I1", "005B", "005A", "reassign", sample.at(2, 11), reason="no first touch")
+    report = build_report([LeadHistory(lead, (moved,))], sample.REPS, sample.rules(), sample.PERIOD, sample.NOW)
+    reps = {r.email: r.figures for r in report.reps}
+    ana, ben = reps["ana@acme.test"], reps["ben@acme.test"]
+    assert (ana.mqls_assigned, ana.sla_evaluated, ana.worked_within_sla, ana.breaches) == (1, 1, 0, 1)
+    assert (ben.mqls_assigned, ben.reassignments_in) == (1, 1)
+
+
+def test_reopen_continues_the_owners_ownership() -> None:
+    """A reopen gives the lead back to its closer: one ownership, the earlier touch counts, one early close."""
+    lead = LeadFacts("O1", "005B", sample.at(1, 8), assigned_at=sample.at(2, 9))
+    reopen = AssignmentFacts("O1", "005B", "005B", "reopen", sample.at(2, 10))
+    touch = ActivityFacts("O1", "005B", "call", "outbound", sample.at(2, 9, 20), duration_minutes=4)
+    report = build_report(
+        [LeadHistory(lead, (reopen,), (touch,))], sample.REPS, sample.rules(), sample.PERIOD, sample.NOW
+    )
+    ben = report.reps[0].figures
+    assert (ben.mqls_assigned, ben.worked_within_sla, ben.early_closes) == (1, 1, 1)
+    assert ben.median_first_touch_business_minutes == pytest.approx(20.0)

@@ -2,8 +2,9 @@
 
 A lead's assignment history is a sequence of events. An event of kind route, reassign, seen or reopen that
 gives the lead to a rep starts a spell (a repeated event for the same owner continues it); any later event
-that gives the lead to someone else, or hides or recycles it, ends it. A lead with no history but a rep as
-owner gets one spell from its ``assigned_at`` (crmsync saw that ownership). Only the owner's own outbound
+that gives the lead to someone else, or hides or recycles it, ends it. A rep who owned the lead before its
+first recorded event (crmsync records no entry when it first sees an ownership) gets a spell from the lead's
+``assigned_at`` (or its creation when the lead has moved on since). Only the owner's own outbound
 email, calls and meetings inside the spell count as its touches (DESIGN §3.4); automated email counts only
 when the policy says so; nothing after ``now`` counts.
 """
@@ -69,10 +70,7 @@ def spells_of(
         (a for a in history.activities if a.occurred_at <= now and is_touch(a, count_automated, channels)),
         key=lambda a: a.occurred_at,
     )
-    lead = history.lead
-    if not events and is_rep(lead.owner_id) and lead.owner_id is not None:
-        start = lead.assigned_at or lead.created_at
-        events = [AssignmentFacts(lead.lead_id, lead.owner_id, None, "seen", start)] if start <= now else []
+    events = _with_implicit_start(history, events, is_rep, now)
     spells: list[Spell] = []
     current: _Open | None = None
     for event in events:
@@ -87,6 +85,33 @@ def spells_of(
     if current is not None:
         spells.append(_close(current, None, touches))
     return spells
+
+
+def _with_implicit_start(
+    history: LeadHistory, events: list[AssignmentFacts], is_rep: Callable[[str | None], bool], now: datetime
+) -> list[AssignmentFacts]:
+    """``events`` with a ``seen`` entry first when a rep owned the lead before its first recorded event.
+
+    crmsync records no entry when it first sees a rep's ownership: the lead's ``assigned_at`` holds that
+    instant while the rep still owns it, else its creation is the best bound left.
+    """
+    lead = history.lead
+    if not events:
+        owner, start = lead.owner_id, lead.assigned_at or lead.created_at
+    else:
+        owner, first = events[0].previous_owner_id, events[0].at
+        if owner == lead.owner_id and lead.assigned_at is not None and lead.assigned_at < first:
+            start = lead.assigned_at
+        else:
+            start = min(lead.created_at, first)
+    if (
+        owner is None
+        or not is_rep(owner)
+        or start > now
+        or (events and owner == events[0].owner_id and events[0].kind != "reopen")
+    ):
+        return events
+    return [AssignmentFacts(lead.lead_id, owner, None, "seen", start), *events]
 
 
 def _close(spell: _Open, ended_by: AssignmentFacts | None, touches: list[ActivityFacts]) -> Spell:
