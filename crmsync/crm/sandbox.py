@@ -70,9 +70,16 @@ class ChangeLog:
             self._sorted = False
         self._entries.append(entry)
 
+    def _compact(self) -> None:
+        """Drop superseded entries (a record changed many times keeps only its latest), so memory stays flat."""
+        self._entries = sorted((self._stamp_of(rid), rid) for rid in self._org.ids(self._obj, include_deleted=True))
+        self._sorted = True
+
     def window(self, since: Watermark | None, until: datetime) -> list[tuple[float, str]]:
         """Current (stamp, id) of the records changed after ``since`` up to ``until``, in keyset order."""
         with self._org.lock:
+            if len(self._entries) > 2 * self._org.count(self._obj, include_deleted=True) + 10_000:
+                self._compact()
             if not self._sorted:
                 self._entries.sort()
                 self._sorted = True
