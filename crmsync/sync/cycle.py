@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session
@@ -23,11 +23,11 @@ from crmsync.clock import Clock
 from crmsync.crm.ports import CrmPort
 from crmsync.daemon import metrics
 from crmsync.domain import Activity, Lead, Reassign, Recycle
-from crmsync.engine import Batch, Decision, LeadState, decide_all, derive, prepare
+from crmsync.engine import Batch, Decision, EnginePolicy, LeadState, decide_all, derive, prepare
 from crmsync.outbox.dispatcher import Dispatcher, DispatchReport, wrap_payload
 from crmsync.policy import Policy
 from crmsync.store.repositories import activities as activity_rows
-from crmsync.store.repositories import coordination, history, leads
+from crmsync.store.repositories import coordination, history, leads, outbox
 from crmsync.store.repositories.history import AssignmentEntry
 from crmsync.store.repositories.leads import StateUpdate, StoredLead
 from crmsync.store.repositories.outbox import NewOutboxRow
@@ -120,8 +120,6 @@ class Cycle:
         return Dispatcher(self.db, self.crm, self.clock, self.holder, touched_since=self._touched_since, stop=self.stop)
 
     def _pull(self) -> PullReport:
-        from datetime import timedelta
-
         return pull(self.db, self.crm, self.clock, lag=timedelta(seconds=self.lag))
 
     def _decide(self, policy: Policy, now: datetime) -> Iterable[Batch]:
@@ -209,7 +207,7 @@ class Cycle:
 
 
 def _derive_chunk(
-    session: Session, connection: str, ids: Sequence[str], policy: object, now: datetime
+    session: Session, connection: str, ids: Sequence[str], policy: EnginePolicy, now: datetime
 ) -> list[tuple[LeadState, Lead]]:
     stored: list[StoredLead] = list(leads.leads_by_ids(session, connection, ids))
     by_lead: dict[str, list[Activity]] = defaultdict(list)
@@ -218,7 +216,7 @@ def _derive_chunk(
     items: list[tuple[LeadState, Lead]] = []
     for s in stored:
         previous = LeadState.from_stored(s.state, s.extras) if s.extras else None
-        state = derive(previous, s.lead, by_lead.get(s.lead.ref.lead_id, []), policy, now)  # type: ignore[arg-type]
+        state = derive(previous, s.lead, by_lead.get(s.lead.ref.lead_id, []), policy, now)
         items.append((state, s.lead))
     return items
 
@@ -266,8 +264,6 @@ def _outbox_rows(decision: Decision) -> list[NewOutboxRow]:
 
 
 def _enqueue(session: Session, rows: list[NewOutboxRow], now: datetime) -> int:
-    from crmsync.store.repositories import outbox
-
     return len(outbox.enqueue_many(session, rows, now)) if rows else 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.orm import Session
 
 from crmsync.clock import Clock
 from crmsync.crm.ports import CrmPort, PullObject, Skip, Watermark
@@ -107,9 +108,9 @@ def _since(db: Database, connection: str, obj: PullObject) -> Watermark | None:
     return Watermark(stored.value, stored.cursor or "")
 
 
-def _advance(session: object, connection: str, obj: PullObject, mark: Watermark | None, now: datetime) -> None:
+def _advance(session: Session, connection: str, obj: PullObject, mark: Watermark | None, now: datetime) -> None:
     if mark is not None:
-        coordination.advance_watermark(session, connection, obj.value, mark.instant, mark.last_id, now)  # type: ignore[arg-type]
+        coordination.advance_watermark(session, connection, obj.value, mark.instant, mark.last_id, now)
 
 
 def _reason_label(reason: str) -> str:

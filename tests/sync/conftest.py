@@ -241,22 +241,3 @@ def floor(request: pytest.FixtureRequest, make_floor: FloorFactory) -> Floor:
     """Every end-to-end test runs on both CRMs, through the real HTTP adapters."""
     vendor: Vendor = request.param
     return make_floor(vendor)
-
-
-SF_STATUS_NOT_TRUNCATED = pytest.mark.xfail(
-    strict=True,
-    reason="crmsync/crm does not truncate the crmsync status to the org's field length (Crmsync_Status__c is 64 "
-    "characters in the sandbox): Assign/Reassign go DEAD with STRING_TOO_LONG until the adapter truncates",
-)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(Vendor.SALESFORCE, marks=SF_STATUS_NOT_TRUNCATED, id="salesforce"),
-        pytest.param(Vendor.HUBSPOT, id="hubspot"),
-    ]
-)
-def moving_floor(request: pytest.FixtureRequest, make_floor: FloorFactory) -> Floor:
-    """Both CRMs, for tests that assign or reassign (their status text is longer than 64 characters)."""
-    vendor: Vendor = request.param
-    return make_floor(vendor)

@@ -48,34 +48,34 @@ def _when_due(floor: Floor, lead: str) -> CycleReport:
     return report
 
 
-def test_mql_in_the_holding_queue_is_routed_with_a_task(moving_floor: Floor) -> None:
+def test_mql_in_the_holding_queue_is_routed_with_a_task(floor: Floor) -> None:
     """An MQL waiting in the holding queue goes to the first rep of the round robin, who gets a task."""
-    lead = moving_floor.lead(score=80, owner=moving_floor.queue)
-    moving_floor.settle()
-    report = moving_floor.cycle().run()
-    _no_dead(report, moving_floor)
-    owner = moving_floor.owner_of(lead)
-    assert moving_floor.rep_key(owner) in REPS
-    assert [o for o, subject in moving_floor.tasks_for(lead) if subject.startswith("Assigned to you")] == [owner]
+    lead = floor.lead(score=80, owner=floor.queue)
+    floor.settle()
+    report = floor.cycle().run()
+    _no_dead(report, floor)
+    owner = floor.owner_of(lead)
+    assert floor.rep_key(owner) in REPS
+    assert [o for o, subject in floor.tasks_for(lead) if subject.startswith("Assigned to you")] == [owner]
 
 
-def test_untouched_mql_is_reassigned_then_recycled_after_two_reassignments(moving_floor: Floor) -> None:
+def test_untouched_mql_is_reassigned_then_recycled_after_two_reassignments(floor: Floor) -> None:
     """Each missed first touch moves the lead to a new rep with a task; the third breach recycles it with the reason."""
-    lead = moving_floor.lead(score=80, owner="ana")
-    moving_floor.settle()
-    moving_floor.cycle().run()  # crmsync first sees ana's ownership: her clock starts now
-    owners = [moving_floor.owner_of(lead)]
+    lead = floor.lead(score=80, owner="ana")
+    floor.settle()
+    floor.cycle().run()  # crmsync first sees ana's ownership: her clock starts now
+    owners = [floor.owner_of(lead)]
     for _ in range(2):
-        _when_due(moving_floor, lead)
-        new = moving_floor.owner_of(lead)
+        _when_due(floor, lead)
+        new = floor.owner_of(lead)
         assert new not in owners, (owners, new)
-        assert moving_floor.rep_key(new) in REPS
-        assert any(o == new and s.startswith("Reassigned to you") for o, s in moving_floor.tasks_for(lead))
+        assert floor.rep_key(new) in REPS
+        assert any(o == new and s.startswith("Reassigned to you") for o, s in floor.tasks_for(lead))
         owners.append(new)
-    _when_due(moving_floor, lead)
-    assert moving_floor.owner_of(lead) == moving_floor.queue
-    assert moving_floor.status_of(lead) == moving_floor.closed_status
-    assert moving_floor.value(lead, "Disposition_Reason__c", "disposition_reason") == RECYCLE_REASON
+    _when_due(floor, lead)
+    assert floor.owner_of(lead) == floor.queue
+    assert floor.status_of(lead) == floor.closed_status
+    assert floor.value(lead, "Disposition_Reason__c", "disposition_reason") == RECYCLE_REASON
 
 
 def test_lead_closed_after_one_touch_is_reopened_with_the_reason(floor: Floor) -> None:
