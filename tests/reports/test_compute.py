@@ -234,3 +234,23 @@ def test_reopen_continues_the_owners_ownership() -> None:
     ben = report.reps[0].figures
     assert (ben.mqls_assigned, ben.worked_within_sla, ben.early_closes) == (1, 1, 1)
     assert ben.median_first_touch_business_minutes == pytest.approx(20.0)
+
+
+def test_close_awaiting_its_reopen_counts_once() -> None:
+    """A rep's early close whose reopen is decided but not yet seen in the CRM is one early close, not two."""
+    lead = LeadFacts("W1", "005B", sample.at(1, 8), assigned_at=sample.at(2, 9), closed_at=sample.at(2, 10))
+    reopen = AssignmentFacts("W1", "005B", "005B", "reopen", sample.at(2, 10, 6))
+    report = build_report([LeadHistory(lead, (reopen,))], sample.REPS, sample.rules(), sample.PERIOD, sample.NOW)
+    assert report.reps[0].figures.early_closes == 1
+
+
+def test_a_non_mql_a_rep_held_is_no_ownership() -> None:
+    """A lead hidden from a rep (it was no MQL), or a non-MQL with no history, is not counted for the rep."""
+    hidden = LeadHistory(
+        LeadFacts("H1", "00GQ", sample.at(1, 8), mql=False),
+        (AssignmentFacts("H1", "00GQ", "005A", "hide", sample.at(2, 9)),),
+    )
+    never = LeadHistory(LeadFacts("H2", "005A", sample.at(2, 8), mql=False))
+    report = build_report([hidden, never], sample.REPS, sample.rules(), sample.PERIOD, sample.NOW)
+    assert report.reps == ()
+    assert report.totals.mqls_assigned == 0

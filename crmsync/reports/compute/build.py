@@ -83,7 +83,7 @@ class _Fold:
         for spell in spells:
             self._add_spell(lead, spell, tier)
         self._add_reopens(history)
-        self._add_close(lead, spells)
+        self._add_close(history, spells)
         if lead.mql:
             self._add_mql(history, spells)
 
@@ -136,8 +136,8 @@ class _Fold:
                 for tally in self.targets(history.lead, team, owner.owner_id):
                     tally.early_closes += 1
 
-    def _add_close(self, lead: LeadFacts, spells: list[Spell]) -> None:
-        closed = lead.closed_at
+    def _add_close(self, history: LeadHistory, spells: list[Spell]) -> None:
+        lead, closed = history.lead, history.lead.closed_at
         if closed is None or not self.period.contains(closed) or closed > self.now:
             return
         spell = next((s for s in reversed(spells) if s.covers(closed)), None)
@@ -145,7 +145,8 @@ class _Fold:
         targets = self.targets(lead, team, spell.owner_id if spell is not None else None)
         by_crmsync = lead.closed_by_crmsync or spell is None or (spell.end == closed and spell.end_kind == "recycle")
         effort = 0 if spell is None else sum(1 for t in spell.touches if t.occurred_at <= closed)
-        early = not by_crmsync and effort < self.rules.min_touches_before_close
+        reopened = any(e.kind == "reopen" and e.at >= closed for e in history.assignments)  # counted as a reopen
+        early = not (by_crmsync or reopened) and effort < self.rules.min_touches_before_close
         for tally in targets:
             tally.dispositions[lead.disposition or NO_DISPOSITION] += 1
             tally.early_closes += early

@@ -93,9 +93,12 @@ def _with_implicit_start(
     """``events`` with a ``seen`` entry first when a rep owned the lead before its first recorded event.
 
     crmsync records no entry when it first sees a rep's ownership: the lead's ``assigned_at`` holds that
-    instant while the rep still owns it, else its creation is the best bound left.
+    instant while the rep still owns it, else its creation is the best bound left. Not when that ownership
+    was of a non-MQL (hidden first, or no MQL and no history).
     """
     lead = history.lead
+    if (not events and not lead.mql) or (events and events[0].kind == "hide"):
+        return events  # the rep held a lead that was no MQL then: not an ownership the SLA covers
     if not events:
         owner, start = lead.owner_id, lead.assigned_at or lead.created_at
     else:
