@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from crmsync.errors import ConfigError
 from crmsync.reports.compute import Period
@@ -24,14 +24,15 @@ def since(text: str, now: datetime) -> Period:
 def between(start: str, end: str, tz: tzinfo) -> Period:
     """From the start of day ``start`` to the end of day ``end`` (both included), local to ``tz``.
 
-    Either may also be a full ISO datetime (with an offset, or read in ``tz``). Raises :class:`ConfigError`
-    for text that is neither, or an end not after the start.
+    Either may also be a full ISO datetime (with an offset, or read in ``tz``). The ends come back in UTC
+    (so arithmetic across a DST change is elapsed time). Raises :class:`ConfigError` for text that is neither,
+    or an end not after the start.
     """
     first = _instant(start, tz, "--from", end_of_day=False)
     last = _instant(end, tz, "--to", end_of_day=True)
     if last <= first:
         raise ConfigError([f"--to {end!r} must come after --from {start!r}"])
-    return Period(first, last)
+    return Period(first.astimezone(UTC), last.astimezone(UTC))
 
 
 def _instant(text: str, tz: tzinfo, option: str, *, end_of_day: bool) -> datetime:

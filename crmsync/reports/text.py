@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from crmsync.reports.compute import CherryPick, Report
 
@@ -56,8 +57,8 @@ def cherry(value: CherryPick, min_sample: int) -> str:
 
 
 def period_title(report: Report) -> str:
-    """``2026-03-02 → 2026-03-08 (UTC)``: the period's first and last local days."""
-    tz = report.period.start.tzinfo
+    """``2026-03-02 → 2026-03-08 (UTC)``: the period's first and last days in the report's timezone."""
+    tz = ZoneInfo(report.timezone)
     first = report.period.start.astimezone(tz).date()
     last = (report.period.end - timedelta(microseconds=1)).astimezone(tz).date()
     return f"{first.isoformat()} → {last.isoformat()} ({report.timezone})"
