@@ -110,3 +110,22 @@ def test_sync_once_pull_only_then_full(tmp_path: Path, run_cli: Run, make_floor:
     assert code == 0, out
     assert "decided 1 leads" in out
     assert floor.owner_of(lead) == floor.queue
+
+
+def test_explain_shows_the_sla_clock_and_the_touches_of_an_owned_mql(
+    tmp_path: Path, run_cli: Run, make_floor: FloorFactory
+) -> None:
+    """For an MQL a rep owns, explain prints the clock, the first-touch deadline, the next event and the touches."""
+    floor = make_floor(Vendor.HUBSPOT)
+    lead = floor.lead(score=80, owner="ana")
+    floor.touch(lead, "ana")
+    settings = write_settings(tmp_path, floor)
+    assert run_cli(settings, "sync", "--once")[0] == 0
+    code, out, _ = run_cli(settings, "explain", lead)
+    assert code == 0, out
+    assert "SLA tier: std (owner's time zone UTC)" in out
+    assert "clock started:" in out
+    assert "first touch: due" in out
+    assert "next: breach: no first touch at" in out
+    assert "touches and replies" in out
+    assert "outbound" in out
