@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 
 from crmsync.clock import Clock, SystemClock
 from crmsync.crm.config import ConnectionSettings
+from crmsync.crm.ledger import ActivityLedger
 from crmsync.crm.ports import CrmPort
 from crmsync.errors import ConfigError
 from crmsync.policy import Policy
 from crmsync.policy.source import PolicySource
 from crmsync.settings import Settings
+from crmsync.store.repositories.ledger import DatabaseLedger
 from crmsync.store.session import Database
 from crmsync.sync.cycle import Cycle
 
-PortFactory = Callable[[ConnectionSettings, Clock, Policy], CrmPort]
+PortFactory = Callable[[ConnectionSettings, Clock, Policy, ActivityLedger], CrmPort]
 
 
 def holder_id() -> str:
@@ -31,11 +33,11 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def default_port_factory(settings: ConnectionSettings, clock: Clock, policy: Policy) -> CrmPort:
-    """The real adapter for a connection, with the policy's field mapping."""
+def default_port_factory(settings: ConnectionSettings, clock: Clock, policy: Policy, ledger: ActivityLedger) -> CrmPort:
+    """The real adapter for a connection, with the policy's field mapping and the store's activity ledger."""
     from crmsync.crm.factory import connect
 
-    return connect(settings, clock=clock, fields=policy.fields.as_mapping())
+    return connect(settings, clock=clock, fields=policy.fields.as_mapping(), ledger=ledger)
 
 
 @dataclass
@@ -81,7 +83,8 @@ class Runtime:
     def port(self, name: str) -> CrmPort:
         """The CRM port of a connection (made on first use, then reused)."""
         if name not in self._ports:
-            self._ports[name] = self.port_factory(self.connection(name), self.clock, self.policy.current)
+            ledger = DatabaseLedger(self.db, self.clock)
+            self._ports[name] = self.port_factory(self.connection(name), self.clock, self.policy.current, ledger)
         return self._ports[name]
 
     def add_port(self, port: CrmPort) -> None:

@@ -17,9 +17,6 @@ from crmsync.capture.job import check_sources, run_capture
 from crmsync.capture.service import CaptureStats
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from crmsync.cli.shell import ConnectionOption, open_runtime
-from crmsync.domain import Vendor
-from crmsync.runtime import Runtime
-from crmsync.store.repositories.ledger import DatabaseLedger
 
 
 def capture(
@@ -38,25 +35,11 @@ def capture(
         check_sources(runtime.settings.capture, runtime.connection_names)
         names = [runtime.connection(connection).name] if connection else runtime.connection_names
         for name in names:
-            if dispatch:
-                use_store_ledger(runtime, name)
             stats = run_capture(runtime, name, dispatch=dispatch)
             typer.echo(capture_summary(name, stats))
             failed = failed or bool(stats.failed)
     if failed:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def use_store_ledger(runtime: Runtime, name: str) -> None:
-    """Give a HubSpot connection an adapter whose activity ledger is the store's (exactly once across runs)."""
-    settings = runtime.connection(name)
-    if settings.vendor is not Vendor.HUBSPOT:
-        return
-    from crmsync.crm.factory import connect
-
-    ledger = DatabaseLedger(runtime.db, runtime.clock)
-    fields = runtime.policy.current.fields.as_mapping()
-    runtime.add_port(connect(settings, clock=runtime.clock, fields=fields, ledger=ledger))
 
 
 def capture_summary(connection: str, stats: CaptureStats) -> str:

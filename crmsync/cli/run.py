@@ -43,7 +43,6 @@ def run() -> None:
         raise ConfigError(["no connection is configured: add one under `connections:` in the settings file"])
     _require_schema(settings.database_url)
     runtime = Runtime.from_settings(settings, stop=stop)
-    _use_store_ledgers(runtime)
     executor = Daemon.pool(runtime)
     daemon = Daemon.create(runtime, executor=executor, capture=_capture_job(settings))
     health = _start_health(settings, daemon)
@@ -90,14 +89,6 @@ def _capture_job(settings: Settings) -> CaptureJob | None:
 
     check_sources(settings.capture, [c.name for c in settings.connections])
     return run_capture
-
-
-def _use_store_ledgers(runtime: Runtime) -> None:
-    """HubSpot connections log activities through the store's ledger, so a create lands once across restarts."""
-    from crmsync.cli.capture import use_store_ledger
-
-    for name in runtime.connection_names:
-        use_store_ledger(runtime, name)
 
 
 def _start_health(settings: Settings, daemon: Daemon) -> HealthServer | None:

@@ -316,14 +316,6 @@ def test_a_failing_source_does_not_stop_the_others(
     assert (stats.failed, stats.sources, stats.logged) == (["broken"], 1, 2)
 
 
-PULL_OVERWRITES_CAPTURE = pytest.mark.xfail(
-    strict=True,
-    reason="store.repositories.activities.upsert_activities lets a pulled-back capture (same key, with crm_id) "
-    "overwrite occurred_at (Salesforce: the Task's CreatedDate, i.e. when crmsync logged it) and automated (False)",
-)
-
-
-@PULL_OVERWRITES_CAPTURE
 @VENDORS
 def test_pulling_a_logged_capture_back_keeps_when_it_happened_and_its_automation(
     make_floor: FloorFactory, dovecot: servers.Dovecot, mailbox_login: str, vendor: Vendor

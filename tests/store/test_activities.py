@@ -39,7 +39,7 @@ def test_same_key_in_two_connections_is_two_activities(db: Database) -> None:
 
 
 def test_pulled_copy_of_a_logged_capture_merges_into_it(db: Database) -> None:
-    """Once a captured touch is logged as CRM id X, pulling X updates that row instead of adding one."""
+    """Once a captured touch is logged as CRM id X, pulling X links to that row (no second row, capture kept)."""
     captured = make_activity("<msg-1@mail>", "L1", source=ActivitySource.CAPTURE, crm_id=None, subject="Hello")
     with db.transaction() as session:
         activities.upsert_activities(session, [captured])
@@ -51,7 +51,7 @@ def test_pulled_copy_of_a_logged_capture_merges_into_it(db: Database) -> None:
     with db.transaction() as session:
         ((stored, logged_at),) = activities.activities_for_leads(session, CONN, ["L1"])
     assert (stored.key, stored.crm_id, stored.source) == ("<msg-1@mail>", "00T9", ActivitySource.CAPTURE)
-    assert stored.subject == "Hello (logged)"
+    assert stored.subject == "Hello"
     assert logged_at == NOW
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, select, update
+from sqlalchemy import CursorResult, RowMapping, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crmsync.domain import Activity, ActivitySource, Channel, Direction
@@ -36,19 +36,42 @@ _UPDATED = (
 def upsert_activities(session: Session, activities: Iterable[Activity]) -> int:
     """Insert or refresh ``activities`` by (connection, key), merging on a known CRM id; return the count sent.
 
-    An incoming activity without a CRM id (a capture seen again after a rescan or a crash replay) never
-    clears the CRM id an earlier log stored.
+    Captured activities are the better record of what happened: when the pull later reads crmsync's own
+    logged Task or email back (same key, now with a CRM id), only the CRM id is taken from it; the captured
+    time, channel and automated flag stay. An incoming activity without a CRM id (a capture seen again after
+    a rescan or a crash replay) never clears the CRM id an earlier log stored.
     """
     sent = 0
     without_crm_id = tuple(name for name in _UPDATED if name != "crm_id")
+    not_captured = _ACTIVITIES.c.source != ActivitySource.CAPTURE.value
     for chunk in chunked(activities, max_rows(session, 1)):
         known = _keys_by_crm_id(session, chunk)
         rows = [_values(activity, known) for activity in chunk]
         with_id = [row for row in rows if row["crm_id"] is not None]
         without_id = [row for row in rows if row["crm_id"] is None]
-        sent += upsert(session, _ACTIVITIES, with_id, keys=("connection", "key"), update=_UPDATED)
+        sent += upsert(
+            session, _ACTIVITIES, with_id, keys=("connection", "key"), update=_UPDATED, where=lambda _: not_captured
+        )
+        _link_captured(session, with_id)
         sent += upsert(session, _ACTIVITIES, without_id, keys=("connection", "key"), update=without_crm_id)
     return sent
+
+
+def _link_captured(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Give captured rows the CRM id their pulled copy carries (nothing else of the copy is taken)."""
+    if not rows:
+        return
+    stmt = (
+        update(_ACTIVITIES)
+        .where(
+            _ACTIVITIES.c.connection == bindparam("b_connection"),
+            _ACTIVITIES.c.key == bindparam("b_key"),
+            _ACTIVITIES.c.source == ActivitySource.CAPTURE.value,
+        )
+        .values(crm_id=bindparam("b_crm_id"))
+    )
+    params = [{"b_connection": r["connection"], "b_key": r["key"], "b_crm_id": r["crm_id"]} for r in rows]
+    session.execute(stmt, params)
 
 
 def mark_logged(session: Session, connection: str, key: str, crm_id: str, logged_at: datetime) -> bool:
