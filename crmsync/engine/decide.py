@@ -95,15 +95,10 @@ def _decide(ep: EnginePolicy, state: LeadState, lead: Lead, roster: Roster, now:
     fields = ep.fields_for(lead.fields, state.score)
     qualified = qualify(ep, fields)
     tier = ep.tier_for(fields)
-    start = evolve(
-        state,
-        policy_hash=ep.hash,
-        pending=None,
-        due_at=None,
-        mql=qualified.mql,
-        sla_tier=tier.name if tier is not None else None,
+    plan = Plan(ep, lead, state, roster, now, prior=state.pending, tier=tier, rule=ep.rule_for(fields))
+    plan.changes.update(
+        policy_hash=ep.hash, pending=None, due_at=None, mql=qualified.mql, sla_tier=tier.name if tier else None
     )
-    plan = Plan(ep, lead, start, roster, now, prior=state.pending, tier=tier, rule=ep.rule_for(fields))
     if lead.stopped:
         plan.outcome = "left alone: " + ("converted" if lead.converted else "deleted")
         plan.set(Phase.STOPPED)

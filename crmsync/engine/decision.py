@@ -63,7 +63,8 @@ class Decision:
 class Plan:
     """A decision under construction (local to one call of ``decide``; never shared).
 
-    ``state`` is the derived state the decision reads; what the decision changes goes to ``changes`` and is
+    ``state`` is the derived state the decision reads (as :func:`~crmsync.engine.state.derive` left it); what
+    the decision sets (``mql``, ``sla_tier``, phase, ``due_at``, the pending move...) goes to ``changes`` and is
     applied once, by :meth:`result`.
     """
 

@@ -38,7 +38,7 @@ def on_close(plan: Plan) -> None:
     state, lead = plan.state, plan.lead
     checked = (
         closed_by_rep(plan)
-        and bool(state.mql)
+        and bool(plan.changes.get("mql"))
         and not state.closed_by_crmsync
         and state.open_status is not None
         and state.flagged_close < state.close_count

@@ -98,6 +98,7 @@ def _evaluate(
     problems: list[str] = []
     timed = ep.timed_reasons(view, rule.working_hours_only, now)
     owners = roster.members_of(view.emails)
+    open_leads, assigned_today = roster.open_leads, roster.assigned_today
     retry: datetime | None = None
     for member, away, owner in zip(view.members, timed, owners, strict=True):
         if owner is None:
@@ -105,7 +106,7 @@ def _evaluate(
             out.append(Candidate(None, member.email, ("not a CRM user",)))
             continue
         oid = owner.owner_id
-        load, today = roster.load(oid), roster.today(oid)
+        load, today = open_leads.get(oid, 0), assigned_today.get(oid, 0)
         reasons, only_time = _reasons(view, rule, member, owner.active, away, load, today)
         if oid == current:
             reasons.append("current owner")
