@@ -223,7 +223,7 @@ def _finish(plan: Plan, tz: str | None, deadlines: tuple[Deadline, ...]) -> Deci
         owner_id=plan.lead.owner_id,
         rules=tuple(plan.rules),
         tier=state.sla_tier,
-        timezone=plan.timezone or tz,
+        timezone=plan.timezone or tz or str(plan.ep.calendar(None).tz),
         assigned_at=state.assigned_at if deadlines else None,
         deadlines=deadlines,
         touches=touches,

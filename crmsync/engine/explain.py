@@ -124,8 +124,9 @@ def render(explanation: Explanation, now: datetime) -> list[str]:
     if e.assigned_at is not None:
         lines.append(f"  clock started: {local_time(e.assigned_at, tz)}")
     for d in e.deadlines:
-        met = f", met {local_time(d.met_at, tz)}" if d.met_at else ""
-        lines.append(f"  {d.name}: due {d.local()} [{d.status(now)}{met}]")
+        status = d.status(now)
+        shown = f"met {local_time(d.met_at, tz)}" if status == "met" and d.met_at else status
+        lines.append(f"  {d.name}: due {d.local()} [{shown}]")
     if e.touches:
         lines.append("  touches: " + ", ".join(f"{n} {channel}" for channel, n in e.touches.items()))
     for c in e.candidates:

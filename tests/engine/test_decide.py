@@ -10,7 +10,7 @@ import pytest
 from crmsync.domain import Lead, LeadRef
 from crmsync.engine import LeadState, MoveKind, Pending, Phase, decide, decide_all, derive, prepare, render
 
-from .helpers import ANA, BEN, CONN, HOUR, MON_9, QUEUE, apply, kinds, lead, policy, roster, run, touch
+from .helpers import ANA, BEN, CAM, CONN, HOUR, MON_9, QUEUE, apply, kinds, lead, policy, roster, run, touch
 
 DEMO = "Demo Request"
 
@@ -152,3 +152,12 @@ def test_policy_lists_the_holding_owners_the_shell_must_resolve():
     """EnginePolicy.holding_names gives the qualification's and the teams' holding owners."""
     p = policy(teams={"events": {"holding_owner": "queue:Events Overflow"}})
     assert prepare(p).holding_names == {"queue:Marketing Nurture", "queue:Events Overflow"}
+
+
+def test_explanation_shows_a_met_deadline_with_when_it_was_met():
+    """A deadline met by a touch is shown with the touch's local time; waiting leads show the org's timezone."""
+    decision = run(lead(owner=ANA), MON_9 + 2 * HOUR, [touch(ANA, MON_9 + HOUR)], first_seen=MON_9)
+    lines = render(decision.explanation, MON_9 + 2 * HOUR)
+    assert "  first touch: due Mon 2026-03-02 17:00 EST [met Mon 2026-03-02 10:00 EST]" in lines
+    waiting = run(lead(owner=QUEUE), MON_9 + HOUR, the_roster=roster(today={ANA: 20, BEN: 20, CAM: 20}))
+    assert waiting.explanation.timezone == "America/New_York"
