@@ -64,24 +64,38 @@ class HsWrite:
     association_type: int | None = None
 
 
+STATUS_TEXT_MAX = 255
+"""Length of the crmsync status field as ``crmsync setup`` defines it (Salesforce Text(255))."""
+
+
+def status_text(text: str) -> str:
+    """``text`` cut to fit the status field, ending in an ellipsis when cut (a long reason must not fail a move)."""
+    return text if len(text) <= STATUS_TEXT_MAX else text[: STATUS_TEXT_MAX - 1] + "…"
+
+
 def lead_changes(action: Action, fields: FieldMap) -> dict[str, object] | None:
     """The lead fields an action sets (logical values, not yet vendor-encoded); None for non-lead actions."""
     f = fields.crm
     match action:
         case Assign(owner_id=owner, status_text=text, due_at=due):
-            return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): due}
+            return {f("owner"): owner, f("crmsync_status"): status_text(text), f("sla_due"): due}
         case Reassign(owner_id=owner, status_text=text, due_at=due, reassignment_count=count):
-            return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): due, f("reassignment_count"): count}
+            return {
+                f("owner"): owner,
+                f("crmsync_status"): status_text(text),
+                f("sla_due"): due,
+                f("reassignment_count"): count,
+            }
         case Hide(holding_owner_id=owner, status_text=text):
-            return {f("owner"): owner, f("crmsync_status"): text, f("sla_due"): None}
+            return {f("owner"): owner, f("crmsync_status"): status_text(text), f("sla_due"): None}
         case Recycle(holding_owner_id=owner, status=status, reason=reason):
             return {f("owner"): owner, f("status"): status, f("disposition"): reason, f("sla_due"): None}
         case SetDisposition(reason=reason):
             return {f("disposition"): reason}
         case Reopen(owner_id=owner, status=status, message=message):
-            return {f("owner"): owner, f("status"): status, f("crmsync_status"): message}
+            return {f("owner"): owner, f("status"): status, f("crmsync_status"): status_text(message)}
         case Flag(message=message):
-            return {f("crmsync_status"): message}
+            return {f("crmsync_status"): status_text(message)}
         case CreateTask() | LogActivity():
             return None
         case _:

@@ -261,3 +261,22 @@ def test_long_capture_keys_are_digested_to_fit_the_external_id_field() -> None:
 def test_mapping_and_writes_are_pure() -> None:
     """mapping.py and writes.py import no I/O library and never read the wall clock."""
     assert pure_violations(["crm/mapping.py", "crm/writes.py"]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_length", "cut"),
+    [("short reason", 12, False), ("x" * 255, 255, False), ("y" * 400, 255, True)],
+    ids=["short-kept", "exactly-255-kept", "long-cut-with-ellipsis"],
+)
+def test_status_text_always_fits_the_status_field(text: str, expected_length: int, cut: bool) -> None:
+    """A status longer than the 255-character field is cut with an ellipsis instead of failing the move."""
+    from crmsync.crm.mapping import FieldMap
+    from crmsync.crm.writes import lead_changes
+    from crmsync.domain import Hide, LeadRef, Vendor
+
+    fields = FieldMap.for_vendor(Vendor.SALESFORCE, {"crmsync_status": "Crmsync_Status__c"})
+    changes = lead_changes(Hide(LeadRef("sf", "00Q1"), "00G1", "005A", text), fields)
+    assert changes is not None
+    written = str(changes["Crmsync_Status__c"])
+    assert len(written) == expected_length
+    assert written.endswith("…") is cut
