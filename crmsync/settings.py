@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"connection names must be unique: {', '.join(duplicated)}")
+        for connection in value:  # every secret a connection carries is masked in log lines from now on
+            for block in (connection.salesforce, connection.hubspot):
+                if block is not None:
+                    block.register()
         return value
 
     @field_validator("database_url")

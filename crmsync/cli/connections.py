@@ -1,13 +1,12 @@
 """``crmsync doctor`` and ``crmsync setup``: check each CRM connection, and prepare the CRM for crmsync.
 
-Connections come from ``--connections FILE`` (default: ``$CRMSYNC_CONNECTIONS_FILE`` or
-``config/crmsync.yaml``), the field mapping and holding owner from the policy file (``--policy``, default the
-settings' ``policy_file``; optional).
+Connections come from ``--connections FILE`` or, by default, the settings' ``connections`` (the settings file,
+``config/crmsync.yaml`` or ``$CRMSYNC_SETTINGS_FILE``: the same place the daemon reads them); the field
+mapping and holding owner from the policy file (``--policy``, default the settings' ``policy_file``; optional).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,16 @@ POLICY_OPTION = typer.Option(None, "--policy", help="Policy file (field mapping,
 
 
 def _connections(path: Path | None) -> list[ConnectionSettings]:
-    chosen = path or Path(os.environ.get("CRMSYNC_CONNECTIONS_FILE", "config/crmsync.yaml"))
-    if not chosen.exists():
-        raise ConfigError([f"{chosen}: no such connections file (give --connections or CRMSYNC_CONNECTIONS_FILE)"])
-    return load_connections(chosen)
+    if path is None:
+        from crmsync.settings import load_settings
+
+        configured = load_settings().connections
+        if not configured:
+            raise ConfigError(["no connection is configured: add one under `connections:` in the settings file"])
+        return configured
+    if not path.exists():
+        raise ConfigError([f"{path}: no such connections file"])
+    return load_connections(path)
 
 
 def _policy(path: Path | None) -> Any:

@@ -90,3 +90,19 @@ def test_cli_exits_2_with_every_settings_problem(monkeypatch: pytest.MonkeyPatch
         "CRMSYNC_DATABASE_URL: Value error, must be a sqlite:// or postgresql:// URL",
         "CRMSYNC_LOG_LEVEL: Input should be 'debug', 'info', 'warning' or 'error'",
     ]
+
+
+def test_connection_secrets_from_the_settings_file_are_masked_in_logs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A token read from the settings file's connections is registered with the redactor before any log line."""
+    from crmsync.logging import redact
+
+    token = "pat-na1-0000-settings-secret-token"
+    path = tmp_path / "crmsync.yaml"
+    path.write_text(f"connections:\n  - name: hs\n    vendor: hubspot\n    hubspot: {{token: {token}}}\n")
+    monkeypatch.setenv("CRMSYNC_SETTINGS_FILE", str(path))
+    settings = load_settings()
+    assert settings.connections[0].name == "hs"
+    event = redact(None, "info", {"event": f"calling with {token}"})
+    assert token not in str(event["event"])
