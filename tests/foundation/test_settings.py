@@ -98,7 +98,7 @@ def test_connection_secrets_from_the_settings_file_are_masked_in_logs(
     """A token read from the settings file's connections is registered with the redactor before any log line."""
     from crmsync.logging import redact
 
-    token = "pat-na1-0000-settings-secret-token"
+    token = "opaque-settings-secret-7c1d"  # matches no built-in pattern: only registration masks it
     path = tmp_path / "crmsync.yaml"
     path.write_text(f"connections:\n  - name: hs\n    vendor: hubspot\n    hubspot: {{token: {token}}}\n")
     monkeypatch.setenv("CRMSYNC_SETTINGS_FILE", str(path))
