@@ -8,9 +8,12 @@ in the background is due. A small in-process HubSpot org holds the reps, the hol
 measured cycle, 100 new leads (half MQLs waiting in the queue, half non-MQLs owned by reps): the cycle pulls
 them, decides them, enqueues and dispatches their actions to the org. The same sequence of cycles runs on
 both stores, alternating between them (so a busy machine slows both alike); the medians are compared.
+``seconds_*`` are median CPU seconds per cycle (user + system time of the process, which runs SQLite and the
+in-process org: the work a cycle costs, unaffected by other processes on a shared machine); ``wall_*`` are
+the wall-clock medians, printed beside them.
 
 Run: ``.venv/bin/python bench/cycle_scale.py`` (``--small N --large N --runs N`` to change the sizes).
-Last line: ``{"seconds_10k": ..., "seconds_1m": ..., "ratio": ...}``.
+Last line: ``{"seconds_10k": ..., "seconds_1m": ..., "ratio": ..., "wall_seconds_10k": ..., ...}``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,14 @@ dispositions:
 """
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One cycle's wall-clock and CPU seconds (user + system of this process: SQLite and the in-process org)."""
+
+    wall: float
+    cpu: float
+
+
 class Floor:
     """One store of ``size`` background leads and its in-process org with reps and a holding queue."""
 
@@ -94,7 +106,7 @@ class Floor:
         self.seed_seconds = time.perf_counter() - started
         self.made = 0
 
-    def measured_cycle(self) -> float:
+    def measured_cycle(self) -> Timing:
         """Add 100 leads to the org, let the pull lag pass, and time one full cycle."""
         for _ in range(CHANGED):
             self.made += 1
@@ -104,12 +116,12 @@ class Floor:
                                          "hs_lead_status": "OPEN", "hubspot_owner_id": owner,
                                          "lifecyclestage": "lead"})  # fmt: skip
         self.clock.advance(timedelta(minutes=10))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = self.cycle.run()
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         if report.decided < CHANGED or report.dispatched is None or report.dispatched.dead:
             raise SystemExit(f"unexpected cycle: decided {report.decided}, dispatched {report.dispatched}")
-        return seconds
+        return Timing(seconds, cpu_seconds)
 
 
 def seed(db: Database, size: int, reps: list[str], queue: str, now: datetime) -> None:
@@ -168,17 +180,21 @@ def _activity(i: int, reps: list[str], now: datetime) -> dict[str, Any]:
             "duration_minutes": None, "subject": "Call", "logged_at": None}  # fmt: skip
 
 
-def measure(small: Floor, large: Floor, runs: int) -> tuple[list[float], list[float]]:
-    """Cycle times of both stores, measured alternately (after one warm-up cycle each), so that the load of a
+def measure(small: Floor, large: Floor, runs: int) -> tuple[list[Timing], list[Timing]]:
+    """Cycle timings of both stores, measured alternately (after one warm-up cycle each), so that the load of a
     shared machine weighs on both alike."""
     small.measured_cycle()
     large.measured_cycle()
-    times_small: list[float] = []
-    times_large: list[float] = []
+    times_small: list[Timing] = []
+    times_large: list[Timing] = []
     for _ in range(runs):
         times_small.append(small.measured_cycle())
         times_large.append(large.measured_cycle())
     return times_small, times_large
+
+
+def _median(timings: list[Timing], kind: str) -> float:
+    return statistics.median(t.cpu if kind == "cpu" else t.wall for t in timings)
 
 
 def main() -> None:
@@ -186,7 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     configure_logging(level="error", fmt="json", stream=sys.stderr)
     workdir = Path(tempfile.mkdtemp(prefix="crmsync-cycle-scale-"))
@@ -198,11 +214,15 @@ def main() -> None:
         large_floor.db.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    seconds_small, seconds_large = statistics.median(small), statistics.median(large)
-    print(f"store {args.small:>9,} leads: seeded in {small_seed:6.1f}s, cycles {', '.join(f'{t:.3f}' for t in small)}")
-    print(f"store {args.large:>9,} leads: seeded in {large_seed:6.1f}s, cycles {', '.join(f'{t:.3f}' for t in large)}")
-    figures = {"seconds_10k": round(seconds_small, 4), "seconds_1m": round(seconds_large, 4),
-               "ratio": round(seconds_large / seconds_small, 3)}  # fmt: skip
+    for size, timings, seeded in ((args.small, small, small_seed), (args.large, large, large_seed)):
+        walls = ", ".join(f"{t.wall:.3f}" for t in timings)
+        print(f"store {size:>9,} leads: seeded in {seeded:6.1f}s; cycles (wall s) {walls}")
+        print(f"{'':>22} median wall {_median(timings, 'wall'):.3f}s, median CPU {_median(timings, 'cpu'):.3f}s")
+    cpu_small, cpu_large = _median(small, "cpu"), _median(large, "cpu")
+    wall_small, wall_large = _median(small, "wall"), _median(large, "wall")
+    figures = {"seconds_10k": round(cpu_small, 4), "seconds_1m": round(cpu_large, 4),
+               "ratio": round(cpu_large / cpu_small, 3), "wall_seconds_10k": round(wall_small, 4),
+               "wall_seconds_1m": round(wall_large, 4), "wall_ratio": round(wall_large / wall_small, 3)}  # fmt: skip
     print(json.dumps(figures))
 
 
