@@ -7,6 +7,7 @@ CLI turns into exit code 2. The database must be at the newest schema (``crmsync
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from crmsync.domain import Owner
 from crmsync.errors import ConfigError
+from crmsync.logging import configure_logging
 from crmsync.runtime import Runtime
 from crmsync.settings import Settings, load_settings
 from crmsync.store import migrate
@@ -43,10 +45,22 @@ def require_schema(url: str) -> None:
         raise ConfigError([f"{where}: database schema is at {current or 'none'}, not {head}: run `crmsync db upgrade`"])
 
 
+def setup_logging(settings: Settings) -> None:
+    """Log to standard error (standard output is the command's own: tables, JSON), warnings and up unless the
+    settings ask for debug; every connection secret is registered with the redactor first."""
+    for connection in settings.connections:
+        for block in (connection.salesforce, connection.hubspot):
+            if block is not None:
+                block.register()
+    level = "warning" if settings.log_level == "info" else settings.log_level  # info is the daemon's default
+    configure_logging(level, settings.log_format, stream=sys.stderr)
+
+
 @contextmanager
 def open_runtime() -> Iterator[Runtime]:
     """The process's :class:`Runtime` (database, policy, ports), closed on exit; needs a configured connection."""
     settings = load_settings()
+    setup_logging(settings)
     require_connections(settings)
     require_schema(settings.database_url)
     runtime = Runtime.from_settings(settings)
@@ -81,6 +95,7 @@ def show_owner(owner_id: str | None, names: Mapping[str, str]) -> str:
 def open_database() -> Iterator[Database]:
     """Only the database (commands that need neither a CRM connection nor the policy), disposed on exit."""
     settings = load_settings()
+    setup_logging(settings)
     require_schema(settings.database_url)
     database = Database(settings.database_url)
     try:

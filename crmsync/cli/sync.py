@@ -1,9 +1,9 @@
 """``crmsync sync --once`` and ``crmsync apply``: run cycles from the command line.
 
-``sync --once`` runs one cycle of every configured connection (or of ``--connection``); ``--pull-only`` only
-pulls into the local store (changed leads are marked due, so the next cycle decides them). ``apply`` runs one
-cycle of one connection: pull, decide, enqueue, dispatch, and prints its summary. The daemon (``crmsync run``)
-runs the same cycle on a schedule.
+``sync --once`` runs one cycle of every configured connection (or of ``--connection``), going on to the next
+when one fails (exit 1 then); ``--pull-only`` only pulls into the local store (changed leads are marked due, so
+the next cycle decides them). ``apply`` runs one cycle of one connection: pull, decide, enqueue, dispatch, and
+prints its summary. The daemon (``crmsync run``) runs the same cycle on a schedule.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import typer
 
 from crmsync.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from crmsync.cli.shell import ConnectionOption, open_runtime
+from crmsync.errors import ConfigError, CrmsyncError
+from crmsync.runtime import Runtime
 from crmsync.sync.cycle import CycleReport
 from crmsync.sync.pull import PullReport, pull
 
@@ -31,14 +33,25 @@ def sync(
     with open_runtime() as runtime:
         names = [runtime.connection(connection).name] if connection else runtime.connection_names
         for name in names:
-            if pull_only:
-                typer.echo(pull_summary(name, pull(runtime.db, runtime.port(name), runtime.clock)))
-                continue
-            report = runtime.cycle(name).run()
-            typer.echo(cycle_summary(report))
-            failed = failed or _dead(report) > 0
+            try:
+                failed = _once(runtime, name, pull_only) or failed
+            except ConfigError:
+                raise
+            except CrmsyncError as err:  # one connection failing (auth, outage) does not stop the others
+                typer.echo(f"{name}: error: {err}", err=True)
+                failed = True
     if failed:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _once(runtime: Runtime, name: str, pull_only: bool) -> bool:
+    """One pull or cycle of ``name``, summarised on one line; True when actions died."""
+    if pull_only:
+        typer.echo(pull_summary(name, pull(runtime.db, runtime.port(name), runtime.clock)))
+        return False
+    report = runtime.cycle(name).run()
+    typer.echo(cycle_summary(report))
+    return _dead(report) > 0
 
 
 def apply(connection: ConnectionOption = None) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from crmsync.cli import app
 from crmsync.cli.common import run_guarded
+from crmsync.logging import configure_logging
+from tests.logguard import ScanningStream
 from tests.sync.conftest import Floor, make_floor  # noqa: F401 - the floor factory fixture, shared with tests/sync
 
 Run = Callable[..., tuple[int, str, str]]
@@ -35,8 +37,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("CRMSYNC_SETTINGS_FILE", str(settings))
         monkeypatch.setenv("COLUMNS", "200")
         capsys.readouterr()
-        code = run_guarded(app, list(args))
+        try:
+            code = run_guarded(app, list(args))
+        finally:  # the command sent log lines to (captured) stderr: give them back to the suite's log guard
+            configure_logging(level="debug", fmt="json", stream=ScanningStream())
         out, err = capsys.readouterr()
+        ScanningStream().write(out + err)  # what the command printed or logged must not hold a secret either
         return code, out, err
 
     return run

@@ -129,3 +129,23 @@ def test_explain_shows_the_sla_clock_and_the_touches_of_an_owned_mql(
     assert "next: breach: no first touch at" in out
     assert "touches and replies" in out
     assert "outbound" in out
+
+
+def test_sync_once_goes_on_after_a_failing_connection(tmp_path: Path, run_cli: Run, make_floor: FloorFactory) -> None:
+    """A connection that cannot log in is reported (exit 1) and the next connection still runs its cycle."""
+    floor = make_floor(Vendor.HUBSPOT)
+    lead = floor.lead(score=42, owner="ana")
+    settings = write_settings(tmp_path, floor)
+    data = json.loads(settings.read_text())
+    broken = {
+        **floor.raw_settings,
+        "name": "broken",
+        "hubspot": {**floor.raw_settings["hubspot"], "token": "pat-wrong-1"},
+    }
+    data["connections"] = [broken, floor.raw_settings]
+    settings.write_text(json.dumps(data))
+    code, out, err = run_cli(settings, "sync", "--once")
+    assert code == 1
+    assert "broken: error:" in err
+    assert "floor: pulled 1 leads" in out
+    assert floor.owner_of(lead) == floor.queue

@@ -34,8 +34,9 @@ from crmsync.sandbox.simulation import make_org
 from crmsync.store import migrate
 from crmsync.store.session import Database
 from crmsync.sync.cycle import Cycle
+from tests.logguard import sentinel
 
-HS_TOKEN = "pat-na1-crmsync-sync-tests"
+HS_TOKEN = sentinel("pat-na1-crmsync-sync-tests")
 RETRY = {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}
 REPS = ("ana", "ben", "cy")
 SF_OPEN, SF_CLOSED = "Open - Not Contacted", "Closed - Not Converted"
@@ -195,7 +196,7 @@ def _start_server(
         sf = SalesforceSandbox(org, clock=clock, tls_dir=workdir / "certs")
         url = sf.start()
         stops.append(sf.stop)
-        block: dict[str, Any] = {"auth": "session", "instance_url": url, "session_id": sf.token,
+        block: dict[str, Any] = {"auth": "session", "instance_url": url, "session_id": sentinel(sf.token),
                                  "ca_file": str(sf.ca_path), "trust_env": False}  # fmt: skip
         return {"name": "floor", "vendor": "salesforce", "salesforce": block, "retry": RETRY}
     server = hubspot_server(org, clock=clock, token=HS_TOKEN, limits=HubSpotLimits(enforce=False))
