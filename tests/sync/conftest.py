@@ -210,10 +210,13 @@ FloorFactory = Callable[..., Floor]
 
 @pytest.fixture
 def make_floor(tmp_path: Path, clock: FakeClock) -> Iterator[FloorFactory]:
-    """Build a :class:`Floor` of a vendor; ``reps`` chooses which rep keys exist in the CRM."""
+    """Build a :class:`Floor` of a vendor; ``reps`` chooses which rep keys exist in the CRM, ``db_url`` the store
+    (default: a SQLite file of the test's own)."""
     stops: list[Callable[[], None]] = []
 
-    def build(vendor: Vendor, *, reps: tuple[str, ...] = REPS, extra_members: tuple[str, ...] = ()) -> Floor:
+    def build(
+        vendor: Vendor, *, reps: tuple[str, ...] = REPS, extra_members: tuple[str, ...] = (), db_url: str | None = None
+    ) -> Floor:
         org = make_org(vendor, clock)
         writer = writer_for(org)
         start = clock.now() - timedelta(days=1)
@@ -224,7 +227,7 @@ def make_floor(tmp_path: Path, clock: FakeClock) -> Iterator[FloorFactory]:
         raw = _start_server(vendor, org, clock, tmp_path, stops)
         settings = load_connection(raw)
         crm = connect(settings, clock=clock, sleep=clock.sleep)
-        url = f"sqlite:///{tmp_path / f'{vendor.value}.db'}"
+        url = db_url or f"sqlite:///{tmp_path / f'{vendor.value}.db'}"
         migrate.upgrade(url)
         db = Database(url)
         stops.append(db.dispose)

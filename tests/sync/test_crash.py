@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from crmsync.domain import Vendor
 from crmsync.outbox.model import OutboxStatus
 from crmsync.policy import Policy
 from crmsync.store.repositories import history, leads
 from crmsync.store.repositories import outbox as outbox_rows
-from tests.sync.conftest import Floor
+from tests.sync.conftest import Floor, FloorFactory
+
+
+@pytest.fixture(params=[Vendor.SALESFORCE, Vendor.HUBSPOT], ids=["salesforce", "hubspot"])
+def floor(request: pytest.FixtureRequest, make_floor: FloorFactory, db_url: str) -> Floor:
+    """Crash safety is a property of the store too: every test runs on both CRMs and on SQLite and PostgreSQL."""
+    vendor: Vendor = request.param
+    return make_floor(vendor, db_url=db_url)
 
 
 class Killed(Exception):
