@@ -81,7 +81,8 @@ class DaemonProcess:
     def __init__(self, settings_file: Path, database_url: str, **env: str) -> None:
         environ = {**os.environ, "CRMSYNC_SETTINGS_FILE": str(settings_file), "CRMSYNC_DATABASE_URL": database_url,
                    "CRMSYNC_POLICY_FILE": str(POLICY), "CRMSYNC_LOG_FORMAT": "json", "CRMSYNC_HEALTH__PORT": "0",
-                   "CRMSYNC_CYCLE_INTERVAL_S": "1", "NO_PROXY": "127.0.0.1", **env}  # fmt: skip
+                   "CRMSYNC_CYCLE_INTERVAL_S": "1", "NO_PROXY": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+                   **env}  # fmt: skip
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crmsync", "run"], env=environ, cwd=ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
