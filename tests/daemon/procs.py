@@ -127,6 +127,12 @@ class DaemonProcess:
         self._close()
         return code, took
 
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to exit by itself; its exit code."""
+        code = self.proc.wait(timeout=timeout)
+        self._close()
+        return code
+
     def kill(self) -> None:
         """SIGKILL and reap."""
         self.proc.kill()

@@ -103,7 +103,7 @@ def test_a_second_signal_exits_at_once_and_corrupts_nothing(
     first.proc.send_signal(signal.SIGTERM)
     first.wait_for(lambda: first.saw("stop_requested"))
     first.proc.send_signal(signal.SIGTERM)
-    assert first.proc.wait(timeout=GRACE_S) == 1
+    assert first.wait(timeout=GRACE_S) == 1
     db = Database(url)
     try:
         second = DaemonProcess(settings, url)
