@@ -91,13 +91,19 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class CreateTask:
-    """A CRM task for a rep or manager about this lead ("Reassigned to you: ..., first touch due ...")."""
+    """A CRM task for a rep or manager about this lead ("Reassigned to you: ..., first touch due ...").
+
+    ``after`` is the outbox key of the move the task announces, if any: the task is created only once that
+    move has landed, and never when it was skipped or refused (a rep must not be told "Reassigned to you" about
+    a lead they do not own).
+    """
 
     lead: LeadRef
     owner_id: str
     subject: str
     description: str
     due_at: datetime | None
+    after: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

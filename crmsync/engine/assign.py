@@ -84,7 +84,8 @@ def _to_rep(plan: Plan, picked: Route, owner_id: str, email: str, breach: str | 
         text = f"Reassigned to you: {breach}{due_text}"
         count = state.reassignment_count + 1
         plan.add(Reassign(lead.ref, owner_id, lead.owner_id, breach, count, text, due))
-    plan.add(CreateTask(lead.ref, owner_id, text.split(",")[0], text, due), purpose)
+    move_key = plan.actions[-1].key  # the task announces this move: it is created only once the move landed
+    plan.add(CreateTask(lead.ref, owner_id, text.split(",")[0], text, due, after=move_key), purpose)
     plan.move(
         kind, owner_id, breach or picked.reason, record=_record(plan, picked, kind, owner_id, breach or picked.reason)
     )

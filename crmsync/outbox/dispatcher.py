@@ -30,16 +30,19 @@ from sqlalchemy.orm import Session
 from crmsync.clock import Clock
 from crmsync.crm.ports import CrmPort, Outcome, OutcomeStatus
 from crmsync.daemon import metrics
-from crmsync.domain import Action, LogActivity, moves_owner
+from crmsync.domain import Action, CreateTask, LogActivity, moves_owner
 from crmsync.errors import FatalError, RetriableError
 from crmsync.outbox import codec
-from crmsync.outbox.model import OutboxEntry, RetryPolicy, record, release
+from crmsync.outbox.model import OutboxEntry, OutboxStatus, RetryPolicy, postpone, record, release
 from crmsync.store.repositories import activities, history
 from crmsync.store.repositories import outbox as rows
 from crmsync.store.repositories.outbox import OutboxItem
 from crmsync.store.session import Database
 
 log = structlog.get_logger(__name__)
+
+MOVE_WAIT = timedelta(seconds=30)
+"""How long a task waits before looking again at the move it announces (it counts no attempt meanwhile)."""
 
 TouchedSince = Callable[[Sequence[str], datetime], set[str]]
 """(lead ids, instant) → the ids of leads whose owner touched them after that instant (read from the store)."""
@@ -75,6 +78,7 @@ class DispatchReport:
     dead: int = 0
     skipped: int = 0
     released: int = 0
+    postponed: int = 0
     calls: int = 0
     stopped: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -163,10 +167,37 @@ class Dispatcher:
             if not self.crm.allow(priority):
                 self._defer(chunk, "budget reserve reached for this priority", report)
                 continue
+            chunk = self._after_moves(chunk, report)
             ready, skipped = self._check_premises(chunk)
             self._finish(skipped, report)
             if ready:
                 self._apply(ready, report)
+
+    def _after_moves(self, chunk: list[Work], report: DispatchReport) -> list[Work]:
+        """Hold back tasks announcing a move until it landed; drop them if it never will. Returns the rest."""
+        gated = {id(w): w.action.after for w in chunk if isinstance(w.action, CreateTask) and w.action.after}
+        if not gated:
+            return chunk
+        with self.db.transaction() as session:
+            moves = rows.statuses(session, gated.values())
+        now = self.clock.now()
+        waiting: list[OutboxEntry] = []
+        dropped: list[tuple[Work, Outcome]] = []
+        for w in chunk:
+            if id(w) not in gated:
+                continue
+            status = moves.get(gated[id(w)])
+            if status in (OutboxStatus.SKIPPED, OutboxStatus.DEAD):
+                reason = f"the move it announces did not land ({status.value})"
+                dropped.append((w, Outcome(OutcomeStatus.SKIPPED, code="MOVE_NOT_LANDED", message=reason)))
+            elif status is not None and status is not OutboxStatus.DONE:
+                waiting.append(postpone(w.item.entry, now, MOVE_WAIT, "waiting for the move it announces"))
+        self._finish(dropped, report)
+        if waiting:
+            with self.db.transaction() as session:
+                report.postponed += len(rows.save_leased(session, waiting, self.holder, now))
+        held = {w.item.entry.key for w, _ in dropped} | {e.key for e in waiting}
+        return [w for w in chunk if w.item.entry.key not in held]
 
     def _apply(self, chunk: list[Work], report: DispatchReport) -> None:
         report.calls += 1

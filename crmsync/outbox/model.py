@@ -160,6 +160,20 @@ def record(entry: OutboxEntry, outcome: Outcome, now: datetime, policy: RetryPol
             return replace(cleared, status=OutboxStatus.RETRY, next_attempt_at=now + wait, last_error=error)
 
 
+def postpone(entry: OutboxEntry, now: datetime, delay: timedelta, reason: str) -> OutboxEntry:
+    """Put a leased row back to wait ``delay`` for something else to finish, without counting an attempt."""
+    if entry.status is not OutboxStatus.LEASED:
+        raise ValueError(f"outbox row {entry.key} is {entry.status}; only a leased row can be postponed")
+    return replace(
+        entry,
+        status=OutboxStatus.RETRY,
+        next_attempt_at=now + delay,
+        lease_holder=None,
+        lease_expires_at=None,
+        last_error=reason,
+    )
+
+
 def retry_now(entry: OutboxEntry, now: datetime) -> OutboxEntry:
     """An operator's ``outbox retry``: a dead or retrying row becomes due now, with its attempts reset."""
     if entry.status not in (OutboxStatus.DEAD, OutboxStatus.RETRY):

@@ -10,7 +10,7 @@ import pytest
 
 from crmsync.clock import FakeClock
 from crmsync.crm.ports import Outcome, OutcomeStatus
-from crmsync.domain import Action, Assign, Flag, LeadRef, Reassign
+from crmsync.domain import Action, Assign, CreateTask, Flag, LeadRef, Reassign
 from crmsync.errors import AuthError
 from crmsync.outbox import codec
 from crmsync.outbox.dispatcher import Dispatcher, wrap_payload
@@ -199,3 +199,47 @@ def test_budget_reserve_defers_work(db: Database, clock: FakeClock) -> None:
     _enqueue(db, clock, [_assign("L1")])
     report = _dispatcher(db, crm, clock).run()
     assert (report.retry, crm.applied) == (1, [])
+
+
+def _reassign_and_task(lead: str) -> list[Action]:
+    move = Reassign(LeadRef("sf", lead), "005B", "005A", "no first touch", 1, "Reassigned", None)
+    task = CreateTask(
+        LeadRef("sf", lead), "005B", "Reassigned to you", "no first touch", None, after=f"sf/{lead}:reassign:e0"
+    )
+    return [move, task]
+
+
+def test_task_is_created_once_its_move_landed(db: Database, clock: FakeClock) -> None:
+    """A 'Reassigned to you' task goes out after the reassignment it announces is done."""
+    crm = MemoryCrm({"L1": "005A"})
+    _enqueue(db, clock, _reassign_and_task("L1"))
+    report = _dispatcher(db, crm, clock).run()
+    assert (report.done, crm.owners["L1"]) == (2, "005B")
+    assert [type(a).__name__ for batch in crm.applied for a in batch] == ["Reassign", "CreateTask"]
+
+
+def test_task_is_dropped_when_its_move_did_not_land(db: Database, clock: FakeClock) -> None:
+    """If the reassignment was skipped (the rep took the lead back), the new owner gets no task."""
+    crm = MemoryCrm({"L1": "005Z"})
+    _enqueue(db, clock, _reassign_and_task("L1"))
+    report = _dispatcher(db, crm, clock).run()
+    assert (report.skipped, crm.applied) == (2, [])
+    with db.transaction() as session:
+        task = rows.get(session, "sf/L1:createtask:e0")
+    assert task is not None
+    assert task.entry.last_error == "MOVE_NOT_LANDED: the move it announces did not land (skipped)"
+
+
+def test_task_waits_without_spending_attempts_while_its_move_retries(db: Database, clock: FakeClock) -> None:
+    """While the move waits for a retry, its task is postponed (no attempt counted) and lands after the move."""
+    crm = MemoryCrm({"L1": "005A"}, fail={"L1": Outcome(OutcomeStatus.RETRY, code="UNABLE_TO_LOCK_ROW")})
+    _enqueue(db, clock, _reassign_and_task("L1"))
+    first = _dispatcher(db, crm, clock).run()
+    assert (first.retry, first.postponed) == (1, 1)
+    with db.transaction() as session:
+        task = rows.get(session, "sf/L1:createtask:e0")
+    assert task is not None
+    assert (task.entry.status, task.entry.attempts) == (OutboxStatus.RETRY, 0)
+    crm.fail.clear()
+    clock.advance(timedelta(hours=1))
+    assert _dispatcher(db, crm, clock).run().done == 2

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from crmsync.outbox.model import OutboxStatus
 from crmsync.store.repositories import leads
 from crmsync.store.repositories import outbox as outbox_rows
@@ -115,11 +113,6 @@ def test_lead_touched_between_decision_and_dispatch_is_left_alone(floor: Floor) 
     assert any(":reassign:" in k for k in skipped), skipped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dispatcher applies the new owner's CreateTask even when the Reassign it goes with was skipped "
-    "(premise changed) or went dead: the rep gets 'Reassigned to you' for a lead they do not own (outbox bug)",
-)
 def test_no_reassignment_task_when_the_reassignment_did_not_land(floor: Floor) -> None:
     """When the reassignment is dropped at dispatch, its task for the would-be new owner is dropped too."""
     lead = floor.lead(score=80, owner="ana")

@@ -145,6 +145,15 @@ def get(session: Session, key: str) -> OutboxItem | None:
     return None if row is None else _to_item(row)
 
 
+def statuses(session: Session, keys: Iterable[str]) -> dict[str, OutboxStatus]:
+    """The status of each of ``keys`` that exists (one query per chunk of keys)."""
+    found: dict[str, OutboxStatus] = {}
+    for chunk in chunked(dict.fromkeys(keys), max_rows(session, 1)):
+        query = select(_OUTBOX.c.idempotency_key, _OUTBOX.c.status).where(_OUTBOX.c.idempotency_key.in_(chunk))
+        found.update({key: OutboxStatus(status) for key, status in session.execute(query)})
+    return found
+
+
 def find(
     session: Session, *, status: OutboxStatus | None = None, connection: str | None = None, limit: int = 100
 ) -> list[OutboxItem]:
