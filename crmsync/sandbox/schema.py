@@ -19,7 +19,6 @@ SF_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Con
 SF_LEAD_SOURCES = (
     "Demo Request", "Web", "Webinar", "Trade Show", "Partner Referral", "Content", "Phone Inquiry", "Other",
 )  # fmt: skip
-DISPOSITION_REASONS = ("No Response", "Not Interested", "Bad Timing", "Wrong Contact", "Duplicate", "Unqualified")
 HS_LEAD_STATUSES = (
     "NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING",
 )  # fmt: skip
@@ -143,8 +142,8 @@ def _sf_lead() -> list[FieldDef]:
         _f("Status", "picklist", options=SF_LEAD_STATUSES, nillable=False),
         _owner_ref("Group", "User"), _ro("IsConverted", "boolean"), _ro("ConvertedDate", "date"),
         _ro("LastActivityDate", "date"), *_sf_stamps(),
-        _f("Lead_Score__c", "double", custom=True), _f("Disposition_Reason__c", "picklist", custom=True,
-                                                         options=DISPOSITION_REASONS),
+        _f("Lead_Score__c", "double", custom=True), _f("Disposition_Reason__c", "string", custom=True,
+                                                         length=255),
         _f("Crmsync_Status__c", "string", custom=True, length=255), _f("Crmsync_SLA_Due__c", "datetime", custom=True),
         _f("Crmsync_Reassignments__c", "double", custom=True),
     ]  # fmt: skip
@@ -248,7 +247,7 @@ def _hs_contact_custom() -> list[FieldDef]:
     return [
         _p("crmsync_status", "string", custom=True), _p("crmsync_sla_due", "datetime", custom=True),
         _p("crmsync_reassignments", "number", custom=True),
-        _p("disposition_reason", "enumeration", custom=True, options=DISPOSITION_REASONS),
+        _p("disposition_reason", "string", custom=True),
     ]  # fmt: skip
 
 
