@@ -23,7 +23,7 @@ from crmsync.clock import Clock
 from crmsync.crm.ports import CrmPort
 from crmsync.daemon import metrics
 from crmsync.domain import Activity, Lead, Reassign, Recycle
-from crmsync.engine import Batch, Decision, EnginePolicy, LeadState, decide_all, derive, prepare
+from crmsync.engine import Batch, Decision, EnginePolicy, LeadState, Phase, decide_all, derive, prepare
 from crmsync.outbox.dispatcher import Dispatcher, DispatchReport, wrap_payload
 from crmsync.policy import Policy
 from crmsync.store.repositories import activities as activity_rows
@@ -37,6 +37,9 @@ from crmsync.sync.pull import PULL_LAG, PullReport, pull
 from crmsync.sync.roster import load_roster
 
 log = structlog.get_logger(__name__)
+
+WAIT_RECHECK = timedelta(minutes=15)
+"""How often an MQL waiting for capacity (with no eligibility time in sight) is routed again."""
 
 CHUNK = 500
 MAX_SKIPS = 100
@@ -147,7 +150,7 @@ class Cycle:
         connection = self.crm.connection
         rows = [row for d in batch.decisions for row in _outbox_rows(d)]
         with self.db.transaction() as session:
-            leads.save_lead_states(session, [_state_update(d) for d in batch.decisions], now)
+            leads.save_lead_states(session, [_state_update(d, now) for d in batch.decisions], now)
             history.append_assignments(session, [e for d in batch.decisions for e in _assignments(d, now)])
             added = _enqueue(session, rows, now)
             for team, position in batch.roster.pointers.items():
@@ -221,11 +224,19 @@ def _derive_chunk(
     return items
 
 
-def _state_update(decision: Decision) -> StateUpdate:
+def _state_update(decision: Decision, now: datetime) -> StateUpdate:
+    """The state to store. Two shell rules on top of the engine's ``due_at``:
+
+    - a lead that cannot be decided waits for its next change instead of being retried every cycle;
+    - an MQL waiting for capacity with no time at which a rep becomes eligible (every rep at a cap) is looked
+      at again after :data:`WAIT_RECHECK`, since capacity frees up through other leads' changes, which the
+      waiting lead cannot see. There are only as many such leads as the overflow.
+    """
     state = decision.state
     if decision.skipped is not None:
-        # A lead that cannot be decided waits for its next change instead of being retried every cycle.
         state = replace(state, due_at=None)
+    elif state.state is Phase.WAITING and state.due_at is None:
+        state = replace(state, due_at=now + WAIT_RECHECK)
     return StateUpdate(decision.lead, state.columns(), state.extras())
 
 

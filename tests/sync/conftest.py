@@ -41,8 +41,8 @@ RETRY = {"max_attempts": 2, "initial_s": 0.01, "jitter": 0.0}
 REPS = ("ana", "ben", "cy")
 SF_OPEN, SF_CLOSED = "Open - Not Contacted", "Closed - Not Converted"
 HS_OPEN, HS_CLOSED = "OPEN", "UNQUALIFIED"
-RECYCLE_REASON = "No Response"
-"""The sandbox's disposition field is a restricted picklist, so the recycle reason must be one of its values."""
+RECYCLE_REASON = "Recycled: SLA expired"
+"""crmsync's own disposition when it recycles a lead (the disposition field is Text(255), as deployed)."""
 
 
 def policy_text(vendor: Vendor, emails: dict[str, str], *, extra_members: tuple[str, ...] = ()) -> str:
@@ -65,7 +65,7 @@ routing:
   - {{name: all, team: sdr, method: round_robin}}
 sla:
   - {{name: std, first_touch: 2h, follow_up: {{touches: 3, within: 5d, max_gap: 2d}}}}
-on_breach: {{max_reassignments: 2, recycle: {{status: {closed}, reason: {RECYCLE_REASON}}}}}
+on_breach: {{max_reassignments: 2, recycle: {{status: {closed}, reason: "{RECYCLE_REASON}"}}}}
 dispositions:
   closed_statuses: [{closed}]
   reasons: [No Response, Not Interested, Bad Timing, Wrong Contact, Duplicate, Unqualified]
