@@ -129,3 +129,21 @@ def test_shutdown_releases_the_lease(world: tuple[Simulation, Runtime]) -> None:
     with runtime.db.transaction() as session:
         assert coordination.lease_holder(session, f"leader:{CONNECTION}", sim.now) is None
     assert daemon.scheduler.tick() == []
+
+
+def test_capture_job_runs_on_the_leader_at_its_interval(world: tuple[Simulation, Runtime]) -> None:
+    """A given capture job is called with (runtime, connection) on the leader, every capture_interval_s."""
+    sim, runtime = world
+    calls: list[tuple[Runtime, str, object]] = []
+    daemon = Daemon.create(runtime, capture=lambda rt, name: calls.append((rt, name, sim.now)))
+    daemon.start()
+    start = sim.now
+    daemon.scheduler.tick()
+    assert calls == [(runtime, CONNECTION, start)]
+    sim.advance_to(start + timedelta(seconds=runtime.settings.capture_interval_s - 1))
+    daemon.scheduler.tick()
+    assert len(calls) == 1
+    sim.advance_to(start + timedelta(seconds=runtime.settings.capture_interval_s))
+    daemon.scheduler.tick()
+    assert calls[-1] == (runtime, CONNECTION, sim.now)
+    assert len(calls) == 2
