@@ -82,6 +82,8 @@ class Watched:
             return
         with self._lock:
             owner = rec.get("OwnerId")
+            if owner is None:  # the simulation deleting a lead (crmsync never clears an owner)
+                return
             if record_id not in self._owners:
                 self._owners[record_id] = owner
             elif owner != self._owners[record_id]:

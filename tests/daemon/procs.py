@@ -57,7 +57,7 @@ class SandboxOrg:
             with self._lock:
                 self.lead_changes[record_id] += 1
                 owner = rec.get("OwnerId")
-                if owner != self._owners.get(record_id):
+                if owner is not None and owner != self._owners.get(record_id):
                     self.owner_moves[record_id] += 1
                     self._owners[record_id] = owner
 
