@@ -33,7 +33,9 @@ from crmsync.store.session import Database
 from crmsync.store.tables import Base
 
 CONNECTION = "sandbox-sf"
-DEMO_POLICY = Path(__file__).resolve().parents[2] / "config" / "demo-policy.yaml"
+_CHECKOUT_POLICY = Path(__file__).resolve().parents[2] / "config" / "demo-policy.yaml"
+DEMO_POLICY = _CHECKOUT_POLICY if _CHECKOUT_POLICY.is_file() else Path("config") / "demo-policy.yaml"
+"""The source checkout's demo policy, else ``config/demo-policy.yaml`` under the working directory (the image)."""
 Progress = Callable[[str, float], None]
 """``progress(phase, fraction)``: called as each run advances (fraction 0..1 of the simulated period)."""
 
