@@ -150,18 +150,24 @@ class Dispatcher:
         groups = [list(g) for _, g in groupby(sorted(work, key=_group_key), key=_group_key)]
         try:
             for position, group in enumerate(groups):
-                if self.stop.is_set():
-                    self._release([w for g in groups[position:] for w in g], report)
+                try:
+                    if self.stop.is_set():
+                        raise _Stopped(group)
+                    self._process_group(group, report)
+                except _Stopped as stopped:
+                    self._release([*stopped.rest, *(w for g in groups[position + 1 :] for w in g)], report)
                     report.stopped = True
                     return
-                self._process_group(group, report)
         except FatalError:
             self._release([w for g in groups for w in g], report)
             raise
 
     def _process_group(self, group: list[Work], report: DispatchReport) -> None:
+        """Apply one kind's rows in CRM-sized chunks; a stop request between chunks releases the rest."""
         size = max(1, self.crm.batch_size(group[0].action))
         for start in range(0, len(group), size):
+            if self.stop.is_set():
+                raise _Stopped(group[start:])
             chunk = group[start : start + size]
             priority = chunk[0].item.priority
             if not self.crm.allow(priority):
@@ -286,6 +292,14 @@ class Dispatcher:
         with self.db.transaction() as session:
             written = rows.save_leased(session, [release(w.item.entry) for w in work], self.holder, self.clock.now())
         report.released += len(written)
+
+
+class _Stopped(Exception):
+    """A stop request arrived; ``rest`` are the rows of the current group not yet applied."""
+
+    def __init__(self, rest: Sequence[Work]) -> None:
+        super().__init__("stop requested")
+        self.rest = list(rest)
 
 
 def _decode_all(leased: Sequence[OutboxItem]) -> tuple[list[Work], list[tuple[OutboxItem, Outcome]]]:

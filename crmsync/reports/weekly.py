@@ -77,6 +77,7 @@ def write_atomically(path: Path, content: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(content)
+        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; a report is meant to be read by others
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

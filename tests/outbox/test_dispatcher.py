@@ -243,3 +243,18 @@ def test_task_waits_without_spending_attempts_while_its_move_retries(db: Databas
     crm.fail.clear()
     clock.advance(timedelta(hours=1))
     assert _dispatcher(db, crm, clock).run().done == 2
+
+
+def test_stop_request_between_chunks_of_one_kind(db: Database, clock: FakeClock) -> None:
+    """A stop during a large group takes effect before its next CRM-sized chunk; the rest goes back untouched."""
+    stop = threading.Event()
+
+    class StopAfterFirst(MemoryCrm):
+        def apply(self, actions: list[Action]) -> list[Outcome]:  # type: ignore[override]
+            stop.set()
+            return super().apply(actions)
+
+    crm = StopAfterFirst({f"L{i}": "00GQ" for i in range(5)}, size=2)
+    _enqueue(db, clock, [_assign(f"L{i}") for i in range(5)])
+    report = _dispatcher(db, crm, clock, stop=stop).run()
+    assert (report.done, report.released, report.stopped, len(crm.applied)) == (2, 3, True, 1)
