@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,19 +42,19 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session (worker), dropped at the end."""
+@contextmanager
+def temporary_pg_database(prefix: str = "crmsync_t") -> Iterator[str]:
+    """A new, empty PostgreSQL database (its SQLAlchemy URL), dropped on exit; skips or fails like
+    :func:`require_postgres` when the server is unreachable."""
     require_postgres()
     import psycopg
 
-    name = f"crmsync_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -71,19 +72,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'crmsync.db'}"
         return
-    require_postgres()
-    import psycopg
-
-    base_url: str = request.getfixturevalue("pg_url")
-    name = f"c_{uuid.uuid4().hex[:12]}"
-    admin = base_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_pg_database("crmsync_c") as url:
+        yield url
 
 
 @pytest.fixture

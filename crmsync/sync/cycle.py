@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from crmsync.clock import Clock
+from crmsync.crm.factory import PULL_LAG
 from crmsync.crm.ports import CrmPort
 from crmsync.daemon import metrics
 from crmsync.domain import Activity, Lead, Reassign, Recycle
@@ -33,7 +34,7 @@ from crmsync.store.repositories.leads import StateUpdate, StoredLead
 from crmsync.store.repositories.outbox import NewOutboxRow
 from crmsync.store.session import Database
 from crmsync.store.tables import AssignmentKind
-from crmsync.sync.pull import PULL_LAG, PullReport, pull
+from crmsync.sync.pull import PullReport, pull
 from crmsync.sync.roster import load_roster
 
 log = structlog.get_logger(__name__)
@@ -80,7 +81,7 @@ class Cycle:
     holder: str
     stop: threading.Event = field(default_factory=threading.Event)
     chunk: int = CHUNK
-    lag: float = PULL_LAG.total_seconds()
+    lag: timedelta = PULL_LAG
 
     def run(self, *, do_pull: bool = True, do_dispatch: bool = True) -> CycleReport:
         """Run one cycle and log its summary line; raises only what the connection cannot survive."""
@@ -123,13 +124,13 @@ class Cycle:
         return Dispatcher(self.db, self.crm, self.clock, self.holder, touched_since=self._touched_since, stop=self.stop)
 
     def _pull(self) -> PullReport:
-        return pull(self.db, self.crm, self.clock, lag=timedelta(seconds=self.lag))
+        return pull(self.db, self.crm, self.clock, lag=self.lag)
 
     def _decide(self, policy: Policy, now: datetime) -> Iterable[Batch]:
         """Decide every due lead in chunks, carrying the roster (loads, pointers) from chunk to chunk."""
         connection = self.crm.connection
         with self.db.transaction() as session:
-            due = [s.lead.ref.lead_id for s in leads.stream_due_leads(session, connection, now)]
+            due = leads.due_lead_ids(session, connection, now)
             if not due:
                 return
             roster, unresolved = load_roster(session, connection, policy, now)

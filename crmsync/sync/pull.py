@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from crmsync.clock import Clock
+from crmsync.crm.factory import PULL_LAG, pull_until
 from crmsync.crm.ports import CrmPort, PullObject, Skip, Watermark
 from crmsync.daemon import metrics
 from crmsync.store.repositories import activities as activity_rows
@@ -24,9 +25,6 @@ from crmsync.store.repositories import coordination, leads, roster
 from crmsync.store.session import Database
 
 log = structlog.get_logger(__name__)
-
-PULL_LAG = timedelta(minutes=5)
-"""How long before the run a pull window closes, so rows of still-open CRM transactions are not passed by."""
 
 
 @dataclass(slots=True)
@@ -57,7 +55,7 @@ def pull(db: Database, crm: CrmPort, clock: Clock, *, lag: timedelta = PULL_LAG)
     """Pull owners, then leads and activities changed since their watermarks, up to ``now - lag``."""
     report = PullReport()
     now = clock.now()
-    until = now - lag
+    until = pull_until(now, lag)
     with db.transaction() as session:
         roster.ensure_connection(session, crm.connection, crm.vendor, now)
     _pull_owners(db, crm, clock, report)

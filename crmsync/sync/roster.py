@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from crmsync.domain import Owner, OwnerKind
-from crmsync.engine import Roster
+from crmsync.engine import Roster, prepare
 from crmsync.policy import Policy
 from crmsync.store.repositories import coordination, history, leads, roster
 from crmsync.store.tables import AssignmentKind
@@ -28,16 +28,9 @@ def load_roster(session: Session, connection: str, policy: Policy, now: datetime
     open_leads = leads.open_leads_of(session, connection, member_ids)
     today = history.assignments_since(session, connection, start_of_day(policy, now), INTAKE_KINDS)
     pointers = coordination.routing_pointers(session, connection)
-    holding, unresolved = resolve_holding(owners, holding_names(policy))
+    holding, unresolved = resolve_holding(owners, sorted(prepare(policy).holding_names))
     built = Roster.of(owners, open_leads=open_leads, assigned_today=today, pointers=pointers, holding=holding)
     return built, unresolved
-
-
-def holding_names(policy: Policy) -> list[str]:
-    """Every holding-owner name the policy uses: the qualification's and each team's own."""
-    names = [policy.qualification.holding_owner]
-    names.extend(team.holding_owner for team in policy.teams.values() if team.holding_owner)
-    return list(dict.fromkeys(names))
 
 
 def resolve_holding(owners: Iterable[Owner], names: Iterable[str]) -> tuple[dict[str, str], list[str]]:

@@ -126,7 +126,7 @@ def test_a_stored_touch_counts_before_the_crm_write(
     run_capture(floor.runtime([imap(dovecot, mailbox_login)]), CONNECTION, dispatch=False)
     now = floor.clock.now()
     with floor.db.transaction() as session:
-        due = {s.lead.ref.lead_id for s in leads.stream_due_leads(session, CONNECTION, now)}
+        due = set(leads.due_lead_ids(session, CONNECTION, now))
         stored = list(activities.activities_for_leads(session, CONNECTION, [floor.leads[BOB], floor.leads[CAROL]]))
         pending = outbox.find(session, status=OutboxStatus.PENDING, connection=CONNECTION)
     assert {floor.leads[BOB], floor.leads[CAROL]} <= due

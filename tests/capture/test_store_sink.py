@@ -75,7 +75,7 @@ def test_sink_stores_marks_due_and_enqueues_once(db: Database, clock: FakeClock)
     assert sink.add(batch) == 2
     assert sink.add(batch) == 0
     with db.transaction() as session:
-        due = {s.lead.ref.lead_id for s in leads.stream_due_leads(session, CONN, clock.now())}
+        due = set(leads.due_lead_ids(session, CONN, clock.now()))
         rows = outbox.find(session, connection=CONN)
     assert due == {"00Q0", "00Q1"}
     assert sorted(r.entry.key for r in rows) == sorted(outbox_key(CONN, m.log.lead.lead_id, m.log.capture_key)

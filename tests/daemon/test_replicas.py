@@ -4,7 +4,6 @@ takes over within the lease TTL (plus one renewal period), and no action is lost
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from crmsync.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from crmsync.store import migrate
 from crmsync.store.session import Database
 from crmsync.store.tables import Base
-from tests.conftest import PG_ADMIN_URL, require_postgres
+from tests.conftest import temporary_pg_database
 from tests.daemon.procs import DaemonProcess, SandboxOrg, audit_keys, outbox_counts
 
 TTL_S = 3.0
@@ -28,18 +27,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 @pytest.fixture
 def fresh_pg() -> Iterator[str]:
     """A new, empty PostgreSQL database for this test, dropped afterwards."""
-    require_postgres()
-    import psycopg
-
-    name = f"crmsync_replicas_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_pg_database("crmsync_replicas") as url:
+        yield url
 
 
 def _leader(replicas: list[DaemonProcess]) -> list[DaemonProcess]:

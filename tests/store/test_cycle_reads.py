@@ -15,7 +15,7 @@ from tests.store.helpers import CONN, NOW, make_lead
 
 def _due_ids(db: Database, at: object) -> list[str]:
     with db.transaction() as session:
-        return [s.lead.ref.lead_id for s in leads.stream_due_leads(session, CONN, at)]  # type: ignore[arg-type]
+        return leads.due_lead_ids(session, CONN, at)  # type: ignore[arg-type]
 
 
 def test_mark_due_makes_changed_leads_due_without_postponing_earlier_ones(db: Database) -> None:

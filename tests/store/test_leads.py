@@ -99,7 +99,7 @@ def test_due_leads_stream_in_due_order_and_only_when_due(db: Database) -> None:
         states = [StateUpdate(LeadRef(CONN, i), _state(due_at=due), {}) for i, due in dues.items()]
         leads.save_lead_states(session, [*states, StateUpdate(LeadRef("other", "L9"), _state(due_at=NOW), {})], NOW)
     with db.transaction() as session:
-        due = [s.lead.ref.lead_id for s in leads.stream_due_leads(session, CONN, NOW, batch=2)]
+        due = leads.due_lead_ids(session, CONN, NOW)
     assert due == ["L3", "L2", "L5"]
 
 
@@ -131,24 +131,6 @@ def test_leads_by_email_match_normalised(db: Database) -> None:
     with db.transaction() as session:
         found = [s.lead.ref for s in leads.leads_by_emails(session, CONN, ["  ANN@example.COM", ""])]
     assert found == [LeadRef(CONN, "L1")]
-
-
-def test_open_leads_by_owner_counts_only_live_leads(db: Database) -> None:
-    """Converted, deleted and closed leads do not count towards an owner's load."""
-    batch = [
-        make_lead("L1"),
-        make_lead("L2"),
-        make_lead("L3", converted=True),
-        make_lead("L4", deleted=True),
-        make_lead("L5"),
-        make_lead("L6", owner_id="005B"),
-        make_lead("L7", owner_id=None),
-    ]
-    with db.transaction() as session:
-        leads.upsert_leads(session, batch, NOW)
-        leads.save_lead_states(session, [StateUpdate(LeadRef(CONN, "L5"), _state(closed_at=NOW), {})], NOW)
-    with db.transaction() as session:
-        assert leads.open_leads_by_owner(session, CONN) == {"005A": 2, "005B": 1}
 
 
 def test_stored_lead_round_trips_every_field(db: Database) -> None:

@@ -39,7 +39,7 @@ def test_crash_between_pull_and_decide_leaves_the_leads_due_for_the_next_cycle(f
     with pytest.raises(Killed):
         floor.cycle(policy=_killed).run()
     with floor.db.transaction() as session:
-        due = {s.lead.ref.lead_id for s in leads.stream_due_leads(session, "floor", floor.clock.now())}
+        due = set(leads.due_lead_ids(session, "floor", floor.clock.now()))
     assert due == set(hidden)
     assert _outbox(floor) == {}
     report = floor.cycle().run()

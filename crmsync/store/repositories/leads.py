@@ -123,16 +123,17 @@ def save_lead_states(session: Session, updates: Iterable[StateUpdate], now: date
     return sent
 
 
-def stream_due_leads(
-    session: Session, connection: str, now: datetime, *, batch: int = STREAM_BATCH
-) -> Iterator[StoredLead]:
-    """Leads of ``connection`` whose ``due_at`` is at or before ``now``, earliest first (ties by id)."""
+def due_lead_ids(session: Session, connection: str, now: datetime) -> list[str]:
+    """Ids of the leads of ``connection`` whose ``due_at`` is at or before ``now``, earliest first (ties by id).
+
+    Only the ids: the cycle reads the rows it decides chunk by chunk, so nothing is read twice.
+    """
     query = (
-        select(_LEADS)
+        select(_LEADS.c.lead_id)
         .where(_LEADS.c.connection == connection, _LEADS.c.due_at <= now)
         .order_by(_LEADS.c.due_at, _LEADS.c.lead_id)
     )
-    return _stream(session, query, batch)
+    return list(session.execute(query).scalars())
 
 
 def stream_leads(session: Session, connection: str, *, batch: int = STREAM_BATCH) -> Iterator[StoredLead]:
@@ -199,22 +200,6 @@ def open_leads_of(session: Session, connection: str, owner_ids: Iterable[str]) -
         )
         counts.update({owner: count for owner, count in session.execute(query) if owner is not None})
     return counts
-
-
-def open_leads_by_owner(session: Session, connection: str) -> dict[str, int]:
-    """How many leads each owner holds that are neither converted, deleted nor closed (``closed_at`` unset)."""
-    query = (
-        select(_LEADS.c.owner_id, func.count())
-        .where(
-            _LEADS.c.connection == connection,
-            _LEADS.c.owner_id.is_not(None),
-            _LEADS.c.converted.is_(False),
-            _LEADS.c.deleted.is_(False),
-            _LEADS.c.closed_at.is_(None),
-        )
-        .group_by(_LEADS.c.owner_id)
-    )
-    return {owner: count for owner, count in session.execute(query) if owner is not None}
 
 
 def _stream(session: Session, query: Select[Any], batch: int) -> Iterator[StoredLead]:
